@@ -1,0 +1,169 @@
+"""SQLAlchemy models of iml4e's own tables.
+
+Every table is prefixed ``iml4e_`` and the migration history lives in ``iml4e_alembic_version``
+so iml4e shares one database with MLflow (which owns ``alembic_version`` and its unprefixed
+tables) without either touching the other's tables. Each room reads and writes only its own
+tables; other rooms go through that room's Python API.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, MetaData, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+TABLE_PREFIX = "iml4e_"
+VERSION_TABLE = "iml4e_alembic_version"
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    """The current time in UTC, as stored in every timestamp column."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+# --- data room --------------------------------------------------------------------------------
+
+
+class Dataset(Base):
+    __tablename__ = "iml4e_dataset"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    versions: Mapped[list[DatasetVersion]] = relationship(back_populates="dataset")
+
+
+class DatasetVersion(Base):
+    __tablename__ = "iml4e_dataset_version"
+    __table_args__ = (UniqueConstraint("dataset_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("iml4e_dataset.id"))
+    version: Mapped[int]
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    n_rows: Mapped[int]
+    n_columns: Mapped[int]
+    source: Mapped[str] = mapped_column(Text)
+    columns: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    dataset: Mapped[Dataset] = relationship(back_populates="versions")
+
+
+# --- pipelines room ---------------------------------------------------------------------------
+
+
+class PipelineRun(Base):
+    __tablename__ = "iml4e_pipeline_run"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    pipeline: Mapped[str] = mapped_column(String(200), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    mlflow_run_id: Mapped[str | None] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+
+    steps: Mapped[list[StepRun]] = relationship(
+        back_populates="pipeline_run", order_by="StepRun.id"
+    )
+
+
+class StepRun(Base):
+    __tablename__ = "iml4e_step_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pipeline_run_id: Mapped[str] = mapped_column(ForeignKey("iml4e_pipeline_run.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    duration_s: Mapped[float | None]
+    error: Mapped[str | None] = mapped_column(Text)
+
+    pipeline_run: Mapped[PipelineRun] = relationship(back_populates="steps")
+
+
+# --- registry room ----------------------------------------------------------------------------
+
+
+class ModelRecord(Base):
+    __tablename__ = "iml4e_model_record"
+    __table_args__ = (UniqueConstraint("model_name", "model_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_name: Mapped[str] = mapped_column(String(200))
+    model_version: Mapped[str] = mapped_column(String(32))
+    mlflow_run_id: Mapped[str] = mapped_column(String(64))
+    pipeline_run_id: Mapped[str | None] = mapped_column(ForeignKey("iml4e_pipeline_run.id"))
+    dataset_version_id: Mapped[int | None] = mapped_column(ForeignKey("iml4e_dataset_version.id"))
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- serving room -----------------------------------------------------------------------------
+
+
+class Deployment(Base):
+    __tablename__ = "iml4e_deployment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    model_name: Mapped[str] = mapped_column(String(200))
+    model_version: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(20))
+    url: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    events: Mapped[list[DeploymentEvent]] = relationship(
+        back_populates="deployment", order_by="DeploymentEvent.id"
+    )
+
+
+class DeploymentEvent(Base):
+    __tablename__ = "iml4e_deployment_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("iml4e_deployment.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    actor: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    deployment: Mapped[Deployment] = relationship(back_populates="events")
+
+
+class InferenceSegment(Base):
+    """One append-only file of the inference log, indexed for queries by deployment and time."""
+
+    __tablename__ = "iml4e_inference_segment"
+    __table_args__ = (
+        Index("ix_iml4e_inference_segment_deployment_first_at", "deployment", "first_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    deployment: Mapped[str] = mapped_column(String(200))
+    path: Mapped[str] = mapped_column(Text, unique=True)
+    first_at: Mapped[datetime]
+    last_at: Mapped[datetime | None]
+    n_records: Mapped[int] = mapped_column(default=0)
+    closed: Mapped[bool] = mapped_column(default=False)

@@ -1,0 +1,23 @@
+"""MLflow wiring: the tracking client, experiments, and batched logging.
+
+MLflow stores runs, params, metrics, models and the registry in the same database as iml4e
+(its own tables); the plain MLflow client and UI work on them unchanged.
+"""
+
+from iml4e.tracking.batch import log_run_data
+from iml4e.tracking.client import (
+    TrackingError,
+    activate_tracking,
+    connect_tracking,
+    ensure_experiment,
+)
+from iml4e.tracking.privacy import apply_privacy_defaults
+
+__all__ = [
+    "TrackingError",
+    "activate_tracking",
+    "apply_privacy_defaults",
+    "connect_tracking",
+    "ensure_experiment",
+    "log_run_data",
+]

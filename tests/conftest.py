@@ -1,0 +1,82 @@
+"""Shared fixtures: settings in a temporary home, and stores on real SQLite and PostgreSQL.
+
+PostgreSQL is the server on 127.0.0.1:5432 (override with ``TEST_POSTGRES_URL``, an admin URL
+whose user may create databases). Each test session creates its own databases and drops them
+at the end; a missing server fails the tests that need it.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from iml4e.config import Settings, load_settings
+from iml4e.store import Store, open_store
+
+DEFAULT_POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+class PostgresDatabases:
+    """Creates throw-away databases on the test PostgreSQL server and drops them at the end."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = admin_url
+        self.prefix = f"iml4e_test_{uuid.uuid4().hex[:8]}"
+        self.created: list[str] = []
+        self._engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+
+    def create(self) -> str:
+        name = f"{self.prefix}_{len(self.created)}"
+        with self._engine.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        self.created.append(name)
+        return make_url(self.admin_url).set(database=name).render_as_string(hide_password=False)
+
+    def drop_all(self) -> None:
+        with self._engine.connect() as connection:
+            for name in self.created:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        self._engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresDatabases]:
+    databases = PostgresDatabases(os.environ.get("TEST_POSTGRES_URL", DEFAULT_POSTGRES_ADMIN_URL))
+    yield databases
+    databases.drop_all()
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> Callable[..., Settings]:
+    """Build settings in a temporary home, ignoring the developer's environment."""
+
+    def build(**overrides: object) -> Settings:
+        values = {"home": str(tmp_path / "home"), **overrides}
+        return load_settings(values, environ={}, cwd=tmp_path).settings
+
+    return build
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend_settings(
+    request: pytest.FixtureRequest, make_settings: Callable[..., Settings]
+) -> Settings:
+    """Settings on each real backend in turn: a SQLite file, then a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return make_settings()
+    postgres: PostgresDatabases = request.getfixturevalue("postgres")
+    return make_settings(database_url=postgres.create())
+
+
+@pytest.fixture
+def store(backend_settings: Settings) -> Iterator[Store]:
+    """A migrated store on each backend in turn."""
+    opened = open_store(backend_settings)
+    yield opened
+    opened.close()
