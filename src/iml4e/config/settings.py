@@ -53,6 +53,13 @@ class Settings(BaseModel):
             return self.artifact_root
         return Path(self.artifact_root).as_uri()
 
+    def as_environment(self) -> dict[str, str]:
+        """Every setting as an ``IML4E_*`` variable, so a child process sees exactly these."""
+        return {
+            f"IML4E_{key.upper()}": str(value)
+            for key, value in self.model_dump(mode="json").items()
+        }
+
     def masked(self) -> dict[str, object]:
         """The settings as plain data with passwords in URLs replaced by ``***``."""
         values = self.model_dump(mode="json")

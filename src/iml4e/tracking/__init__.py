@@ -11,6 +11,7 @@ from iml4e.tracking.client import (
     connect_tracking,
     ensure_experiment,
 )
+from iml4e.tracking.models import log_sklearn_model
 from iml4e.tracking.privacy import apply_privacy_defaults
 
 __all__ = [
@@ -20,4 +21,5 @@ __all__ = [
     "connect_tracking",
     "ensure_experiment",
     "log_run_data",
+    "log_sklearn_model",
 ]

@@ -1,0 +1,1 @@
+"""The ``iml4e`` command line: thin Typer commands over the rooms' Python APIs."""

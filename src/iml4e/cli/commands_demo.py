@@ -1,0 +1,70 @@
+"""The main job: ``iml4e demo``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from iml4e.cli.context import cli_state
+from iml4e.cli.output import console, print_json, print_table
+
+
+def demo(
+    ctx: typer.Context,
+    rows: Annotated[int, typer.Option(min=500, help="Training rows to generate.")] = 20_000,
+    requests: Annotated[int, typer.Option(min=10, help="Requests to send to the server.")] = 300,
+    drift: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Drift of the drifted request batch.")
+    ] = 0.8,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic data.")] = 7,
+    gate: Annotated[
+        list[str] | None,
+        typer.Option(help="Threshold the model must meet, e.g. 'roc_auc>=0.75' (repeatable)."),
+    ] = None,
+    json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Run the main job: data, validation, training, gate, registry, serving, inference log."""
+    from iml4e.registry import parse_threshold
+    from iml4e.scenarios.credit_demo import DEFAULT_GATE, DemoOptions, run_credit_demo
+
+    thresholds = tuple(parse_threshold(text) for text in gate) if gate else DEFAULT_GATE
+    options = DemoOptions(rows=rows, requests=requests, drift=drift, seed=seed, gate=thresholds)
+    settings = cli_state(ctx).resolve().settings
+
+    def show_step(step: str, detail: str) -> None:
+        if not json:
+            console.print(f"[bold cyan]{step:>9}[/]  {detail}")
+
+    summary = run_credit_demo(settings, options, on_step=show_step)
+    if json:
+        print_json(summary.as_dict())
+        return
+    print_table(
+        "iml4e demo: summary",
+        ["what", "value"],
+        [
+            ("pipeline run", summary.pipeline_run_id),
+            ("MLflow run", f"{summary.mlflow_run_id} (experiment {summary.experiment})"),
+            ("dataset", f"{summary.dataset} v{summary.dataset_version} "
+                        f"({summary.dataset_hash[:12]})"),
+            ("model", f"{summary.model_name} version {summary.model_version} "
+                      f"@{summary.alias}"),
+            ("held-out accuracy / AUC",
+             f"{summary.metrics['accuracy']:.3f} / {summary.metrics['roc_auc']:.3f}"),
+            ("requests answered / logged",
+             f"{summary.requests_answered} of {summary.requests_sent} / "
+             f"{summary.requests_logged}"),
+            ("live accuracy reference / drifted",
+             f"{summary.live_accuracy_reference:.3f} / {summary.live_accuracy_drifted:.3f}"),
+            ("server latency p50 / p95",
+             f"{summary.latency_p50_ms:.2f} ms / {summary.latency_p95_ms:.2f} ms"),
+            ("total time", f"{summary.total_seconds:.1f} s"),
+            *((f"look: {k}", v) for k, v in summary.where_to_look.items()),
+        ],
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add the demo command to the root command."""
+    app.command()(demo)

@@ -1,0 +1,73 @@
+"""Register model versions in MLflow's registry and link them to iml4e's lineage."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from iml4e.store import Store
+from iml4e.store.models import ModelRecord
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+
+@dataclass(frozen=True)
+class ModelVersionInfo:
+    """A registered model version and what it rests on."""
+
+    name: str
+    version: str
+    run_id: str
+    source: str
+    aliases: tuple[str, ...]
+
+
+def register_model_version(
+    client: MlflowClient,
+    store: Store,
+    *,
+    name: str,
+    source: str,
+    run_id: str,
+    metrics: Mapping[str, float],
+    pipeline_run_id: str | None = None,
+    dataset_version_id: int | None = None,
+) -> ModelVersionInfo:
+    """Create a new version of ``name`` from ``source`` (a ``models:/m-…`` or run URI).
+
+    The MLflow version is the registry's source of truth; iml4e records the pipeline run and
+    dataset version it came from, which MLflow has no place for.
+    """
+    from mlflow.exceptions import MlflowException
+
+    try:
+        client.get_registered_model(name)
+    except MlflowException:
+        try:
+            client.create_registered_model(name)
+        except MlflowException:
+            pass  # created by another process meanwhile
+    version = client.create_model_version(name, source, run_id=run_id)
+    with store.session() as session:
+        session.add(
+            ModelRecord(
+                model_name=name,
+                model_version=str(version.version),
+                mlflow_run_id=run_id,
+                pipeline_run_id=pipeline_run_id,
+                dataset_version_id=dataset_version_id,
+                metrics=dict(metrics),
+            )
+        )
+    return ModelVersionInfo(name, str(version.version), run_id, source, ())
+
+
+def set_alias(client: MlflowClient, name: str, alias: str, version: str) -> ModelVersionInfo:
+    """Point ``alias`` (e.g. ``champion``) of model ``name`` at ``version``."""
+    client.set_registered_model_alias(name, alias, version)
+    found = client.get_model_version(name, version)
+    return ModelVersionInfo(
+        name, str(found.version), found.run_id, found.source, tuple(found.aliases)
+    )

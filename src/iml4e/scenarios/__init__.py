@@ -1,0 +1,1 @@
+"""Runnable training cases built on every room of the platform."""

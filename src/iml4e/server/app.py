@@ -1,0 +1,116 @@
+"""The platform's ASGI app: health, a landing page, and the MLflow UI under ``/mlflow``.
+
+The REST API and web UI of the later rooms mount here. The app opens the store once at
+start-up (lifespan) and shares one HTTP client for the MLflow checks and the proxy; it never
+imports MLflow, so it starts in well under a second.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from html import escape
+
+import httpx
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from iml4e import __version__
+from iml4e.config import Settings
+from iml4e.server.health import database_status, mlflow_is_ready
+from iml4e.server.mlflow_proxy import MLFLOW_PREFIX, PROXY_TIMEOUT, add_mlflow_proxy
+from iml4e.server.mlflow_ui import mlflow_ui_url
+from iml4e.store import Store, open_store
+
+
+class MlflowHealth(BaseModel):
+    """Where the MLflow UI runs and whether it answers yet."""
+
+    url: str
+    ready: bool
+
+
+class Health(BaseModel):
+    """Answer of ``GET /health``: ``status`` is ``ok`` unless the database check failed."""
+
+    status: str
+    version: str
+    database: str
+    mlflow: MlflowHealth
+
+
+class _Resources:
+    """What the app holds while it runs; set by the lifespan, released when it ends."""
+
+    store: Store
+    http: httpx.AsyncClient
+
+
+def create_platform_app(settings: Settings) -> FastAPI:
+    """The platform server app for ``settings`` (no MLflow child is started here).
+
+    The store is opened without migrating: :func:`iml4e.platform.initialize` does that before
+    any server starts.
+    """
+    mlflow_url = mlflow_ui_url(settings)
+    resources = _Resources()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        resources.store = open_store(settings, migrate=False)
+        resources.http = httpx.AsyncClient(timeout=PROXY_TIMEOUT, trust_env=False)
+        try:
+            yield
+        finally:
+            await resources.http.aclose()
+            resources.store.close()
+
+    app = FastAPI(
+        title="iml4e platform",
+        version=__version__,
+        description="The iml4e platform server.",
+        lifespan=lifespan,
+    )
+
+    @app.get("/health", response_model=Health, responses={503: {"model": Health}})
+    async def health() -> JSONResponse:
+        """Liveness of the platform, its database (``SELECT 1``) and the MLflow UI."""
+        database = await run_in_threadpool(database_status, resources.store)
+        report = Health(
+            status="ok" if database == "ok" else "degraded",
+            version=__version__,
+            database=database,
+            mlflow=MlflowHealth(
+                url=mlflow_url, ready=await mlflow_is_ready(resources.http, mlflow_url)
+            ),
+        )
+        return JSONResponse(report.model_dump(), status_code=200 if database == "ok" else 503)
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def index() -> HTMLResponse:
+        return HTMLResponse(_index_page())
+
+    add_mlflow_proxy(app, mlflow_url, lambda: resources.http)
+    return app
+
+
+def _index_page() -> str:
+    links = [
+        ("/health", "health"),
+        ("/docs", "API documentation (OpenAPI at /openapi.json)"),
+        (f"{MLFLOW_PREFIX}/", "MLflow UI: experiments, runs, models"),
+    ]
+    items = "\n".join(f'    <li><a href="{href}">{escape(label)}</a></li>' for href, label in links)
+    return f"""<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>iml4e platform</title></head>
+<body>
+  <h1>iml4e platform {escape(__version__)}</h1>
+  <ul>
+{items}
+  </ul>
+</body>
+</html>
+"""

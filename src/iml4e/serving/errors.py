@@ -1,0 +1,23 @@
+"""Errors of the serving room."""
+
+from iml4e.errors import BadInput, Iml4eError
+
+
+class ServingError(Iml4eError):
+    """The model server or a deployment misbehaved."""
+
+
+class PayloadError(BadInput):
+    """A request body the model cannot take; ``where`` names the field (HTTP 400/422)."""
+
+    def __init__(self, message: str, *, where: str | None = None, status: int = 400) -> None:
+        super().__init__(message, where=where)
+        self.status = status
+
+
+class ModelLoadError(BadInput, ServingError):
+    """The model URI does not resolve to a loadable model."""
+
+
+class DeploymentNotFound(BadInput, ServingError):
+    """No deployment with that name."""

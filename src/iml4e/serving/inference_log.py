@@ -1,0 +1,164 @@
+"""The inference log: every answered request, appended before the answer leaves.
+
+Each server process appends JSON lines to its own segment file under
+``<home>/inference/<deployment>/``. A record is one ``write`` on a file opened with
+``O_APPEND``, so once ``append`` returns the line is in the kernel's page cache and survives
+the process being killed (SIGKILL); a torn last line after a crash is skipped by the reader.
+Segments are indexed in the store (deployment, first/last time, record count) so monitoring
+can find a deployment's records for a time window without scanning every file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy import or_, select
+
+from iml4e.store import Store
+from iml4e.store.models import InferenceSegment
+
+DEFAULT_MAX_RECORDS_PER_SEGMENT = 100_000
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass(frozen=True)
+class InferenceRecord:
+    """One answered request: what came in, what went out, how long it took, who asked."""
+
+    request_id: str
+    timestamp: float
+    deployment: str
+    model_name: str
+    model_version: str
+    protocol: str
+    inputs: list[dict[str, Any]]
+    outputs: list[Any]
+    latency_ms: float
+    caller: str | None = None
+
+
+class InferenceLogWriter:
+    """Appends records of one deployment to segment files owned by this process."""
+
+    def __init__(
+        self,
+        store: Store,
+        root: Path,
+        deployment: str,
+        *,
+        max_records_per_segment: int = DEFAULT_MAX_RECORDS_PER_SEGMENT,
+    ) -> None:
+        self._store = store
+        self._folder = root / _SAFE_NAME.sub("-", deployment)
+        self._deployment = deployment
+        self._max_records = max_records_per_segment
+        self._fd: int | None = None
+        self._path: Path | None = None
+        self._count = 0
+        self._last_at: float | None = None
+        self._sequence = 0
+
+    def append(self, record: InferenceRecord) -> None:
+        """Write ``record``; when this returns the record is safe from a process crash."""
+        if self._fd is None or self._count >= self._max_records:
+            self._rotate(record.timestamp)
+        assert self._fd is not None
+        line = orjson.dumps(asdict(record), option=orjson.OPT_SERIALIZE_NUMPY) + b"\n"
+        written = os.write(self._fd, line)
+        if written != len(line):  # a short write on a regular file means the disk is full
+            raise OSError(f"short write to inference log {self._path}")
+        self._count += 1
+        self._last_at = record.timestamp
+
+    def close(self) -> None:
+        """Close the current segment and record its final extent in the index."""
+        if self._fd is None:
+            return
+        os.fsync(self._fd)
+        os.close(self._fd)
+        self._fd = None
+        with self._store.session() as session:
+            segment = session.scalars(
+                select(InferenceSegment).where(InferenceSegment.path == str(self._path))
+            ).one()
+            segment.n_records = self._count
+            segment.last_at = _as_datetime(self._last_at) if self._last_at else segment.first_at
+            segment.closed = True
+
+    def _rotate(self, first_timestamp: float) -> None:
+        self.close()
+        self._folder.mkdir(parents=True, exist_ok=True)
+        self._sequence += 1
+        stamp = datetime.fromtimestamp(first_timestamp, UTC).strftime("%Y%m%dT%H%M%S%f")
+        self._path = self._folder / f"{stamp}-{os.getpid()}-{self._sequence}.jsonl"
+        with self._store.session() as session:
+            session.add(
+                InferenceSegment(
+                    deployment=self._deployment,
+                    path=str(self._path),
+                    first_at=_as_datetime(first_timestamp),
+                )
+            )
+        self._fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        self._count = 0
+        self._last_at = None
+
+
+def read_inference_log(
+    store: Store,
+    deployment: str,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[InferenceRecord]:
+    """Records of ``deployment`` answered in ``[since, until]`` (UTC), oldest first."""
+    query = select(InferenceSegment.path).where(InferenceSegment.deployment == deployment)
+    if until is not None:
+        query = query.where(InferenceSegment.first_at <= until)
+    if since is not None:
+        query = query.where(
+            or_(InferenceSegment.closed.is_(False), InferenceSegment.last_at >= since)
+        )
+    with store.session() as session:
+        paths = session.scalars(query.order_by(InferenceSegment.first_at)).all()
+    low = since.replace(tzinfo=UTC).timestamp() if since else float("-inf")
+    high = until.replace(tzinfo=UTC).timestamp() if until else float("inf")
+    records = [
+        record
+        for path in paths
+        for record in _read_segment(Path(path))
+        if low <= record.timestamp <= high
+    ]
+    records.sort(key=lambda record: record.timestamp)
+    return records
+
+
+def _read_segment(path: Path) -> Iterator[InferenceRecord]:
+    try:
+        content = path.read_bytes()
+    except FileNotFoundError:
+        return
+    for line in content.split(b"\n"):
+        if not line:
+            continue
+        try:
+            yield InferenceRecord(**orjson.loads(line))
+        except (orjson.JSONDecodeError, TypeError):
+            continue  # the torn last line of a segment whose writer was killed mid-write
+
+
+def _as_datetime(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, UTC).replace(tzinfo=None)
+
+
+def now() -> float:
+    """The timestamp format of the log: seconds since the epoch."""
+    return time.time()

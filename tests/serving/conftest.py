@@ -1,0 +1,70 @@
+"""A small real model, logged and registered in MLflow on a temporary SQLite store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from iml4e.config import Settings, load_settings
+from iml4e.pipelines.training import build_tabular_classifier
+from iml4e.platform import initialize
+from iml4e.registry import register_model_version, set_alias
+from iml4e.store import open_store
+from iml4e.tracking import (
+    activate_tracking,
+    connect_tracking,
+    ensure_experiment,
+    log_sklearn_model,
+)
+
+MODEL_NAME = "tiny-classifier"
+
+
+@dataclass
+class RegisteredModel:
+    settings: Settings
+    name: str
+    version: str
+    frame: pd.DataFrame
+
+
+def tiny_frame(rows: int = 400, seed: int = 3) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {
+            "x1": rng.normal(size=rows),
+            "x2": rng.normal(size=rows),
+            "color": rng.choice(["red", "green", "blue"], size=rows),
+        }
+    )
+    frame["label"] = ((frame.x1 + (frame.color == "red") * 0.8) > 0.3).astype(int)
+    return frame
+
+
+@pytest.fixture(scope="session")
+def registered_model(tmp_path_factory: pytest.TempPathFactory) -> RegisteredModel:
+    home = tmp_path_factory.mktemp("serving-home")
+    settings = load_settings({"home": str(home)}, environ={}, cwd=home).settings
+    initialize(settings)
+    store = open_store(settings)
+    client = connect_tracking(settings, store)
+    activate_tracking(settings)
+    import mlflow
+
+    frame = tiny_frame()
+    features = frame.drop(columns=["label"])
+    model = build_tabular_classifier(["x1", "x2"], ["color"], estimator="logistic_regression")
+    model.fit(features, frame["label"])
+    experiment_id = ensure_experiment(client, settings, "serving-tests")
+    with mlflow.start_run(experiment_id=experiment_id) as run:
+        logged = log_sklearn_model(model, features)
+    version = register_model_version(
+        client, store, name=MODEL_NAME, source=logged.model_uri, run_id=run.info.run_id,
+        metrics={},
+    )
+    set_alias(client, MODEL_NAME, "champion", version.version)
+    store.close()
+    return RegisteredModel(settings, MODEL_NAME, version.version, frame)
