@@ -8,6 +8,8 @@ at the end; a missing server fails the tests that need it.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -80,3 +82,19 @@ def store(backend_settings: Settings) -> Iterator[Store]:
     opened = open_store(backend_settings)
     yield opened
     opened.close()
+
+
+def run_iml4e(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 300, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the real ``iml4e`` command in a child process, with no IML4E_* from the caller."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("IML4E_")}
+    environment.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "iml4e", *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=timeout,
+        cwd=cwd,
+    )

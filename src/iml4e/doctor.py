@@ -83,10 +83,15 @@ def _check_mlflow_package() -> CheckResult:
     return CheckResult("mlflow", OK, installed)
 
 
-def _check_database(settings: Settings):  # noqa: ANN202 - returns (CheckResult, Engine | None)
+def _check_database(settings: Settings):
     from sqlalchemy import create_engine, text
 
+    from iml4e.store.engine import sqlite_path
+
     where = mask_url(settings.database_url)
+    path = sqlite_path(settings.database_url)
+    if path is not None and not path.exists():  # connecting would create an empty file
+        return CheckResult("database", FAIL, f"{path} does not exist: run `iml4e init`"), None
     try:
         engine = create_engine(settings.database_url)
         with engine.connect() as connection:
@@ -97,7 +102,7 @@ def _check_database(settings: Settings):  # noqa: ANN202 - returns (CheckResult,
     return CheckResult("database", OK, f"{where} ({engine.dialect.name})"), engine
 
 
-def _check_iml4e_schema(engine) -> CheckResult:  # noqa: ANN001 - a SQLAlchemy Engine
+def _check_iml4e_schema(engine) -> CheckResult:
     from iml4e.store.migrate import current_revision, head_revision
 
     with engine.connect() as connection:
@@ -105,7 +110,7 @@ def _check_iml4e_schema(engine) -> CheckResult:  # noqa: ANN001 - a SQLAlchemy E
     return _compare_revisions("iml4e schema", current, head_revision())
 
 
-def _check_mlflow_schema(engine) -> CheckResult:  # noqa: ANN001 - a SQLAlchemy Engine
+def _check_mlflow_schema(engine) -> CheckResult:
     from alembic.config import Config
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
@@ -132,6 +137,7 @@ def _check_extras(settings: Settings) -> list[CheckResult]:
         present = importlib.util.find_spec(module) is not None
         needed = extra == "postgres" and settings.database_url.startswith("postgresql")
         status = OK if present else (FAIL if needed else INFO)
-        detail = f"{purpose}: {'installed' if present else f'not installed (pip install iml4e[{extra}])'}"
+        state = "installed" if present else f"not installed (pip install 'iml4e[{extra}]')"
+        detail = f"{purpose}: {state}"
         results.append(CheckResult(f"extra {extra}", status, detail))
     return results

@@ -16,7 +16,10 @@ def test_defaults_live_in_a_home_folder_under_the_working_directory(tmp_path: Pa
     assert settings.database_url == f"sqlite:///{tmp_path / '.iml4e' / 'iml4e.db'}"
     assert settings.artifact_root == str(tmp_path / ".iml4e" / "artifacts")
     assert (settings.server_host, settings.server_port, settings.mlflow_port) == (
-        "127.0.0.1", 8765, 8766)
+        "127.0.0.1",
+        8765,
+        8766,
+    )
     assert settings.mlflow_tracking_uri == settings.database_url
     assert settings.mlflow_registry_uri == settings.database_url
     assert resolved.sources["home"] == "default"
@@ -25,8 +28,9 @@ def test_defaults_live_in_a_home_folder_under_the_working_directory(tmp_path: Pa
 
 
 def test_arguments_beat_environment_beat_file_beat_defaults(tmp_path: Path) -> None:
-    (tmp_path / "iml4e.toml").write_text('server_port = 9001\nserver_host = "0.0.0.0"\n'
-                                         'user = "file-user"\n')
+    (tmp_path / "iml4e.toml").write_text(
+        'server_port = 9001\nserver_host = "0.0.0.0"\nuser = "file-user"\n'
+    )
     resolved = load_settings(
         {"user": "arg-user"},
         environ={"IML4E_SERVER_PORT": "9002", "IML4E_USER": "env-user"},
@@ -55,8 +59,7 @@ def test_relative_paths_in_the_file_are_relative_to_the_file(tmp_path: Path) -> 
     project = tmp_path / "project"
     project.mkdir()
     (project / "iml4e.toml").write_text('home = "state"\n')
-    resolved = load_settings(environ={"IML4E_CONFIG": str(project / "iml4e.toml")},
-                             cwd=tmp_path)
+    resolved = load_settings(environ={"IML4E_CONFIG": str(project / "iml4e.toml")}, cwd=tmp_path)
     assert resolved.settings.home == project / "state"
 
 

@@ -62,7 +62,11 @@ def registered_model(tmp_path_factory: pytest.TempPathFactory) -> RegisteredMode
     with mlflow.start_run(experiment_id=experiment_id) as run:
         logged = log_sklearn_model(model, features)
     version = register_model_version(
-        client, store, name=MODEL_NAME, source=logged.model_uri, run_id=run.info.run_id,
+        client,
+        store,
+        name=MODEL_NAME,
+        source=logged.model_uri,
+        run_id=run.info.run_id,
         metrics={},
     )
     set_alias(client, MODEL_NAME, "champion", version.version)

@@ -36,9 +36,11 @@ def test_all_protocols_answer_like_the_pyfunc_model(
     import mlflow.pyfunc
 
     frame = registered_model.frame.drop(columns=["label"]).head(6)
-    expected = mlflow.pyfunc.load_model(
-        f"models:/{registered_model.name}/{registered_model.version}"
-    ).predict(frame).tolist()
+    expected = (
+        mlflow.pyfunc.load_model(f"models:/{registered_model.name}/{registered_model.version}")
+        .predict(frame)
+        .tolist()
+    )
     records = frame.to_dict(orient="records")
     bodies = [
         ("/invocations", {"dataframe_split": frame.to_dict(orient="split") | {"index": None}}),
@@ -99,14 +101,17 @@ def test_bad_input_is_a_4xx_naming_the_field(
 
 def test_transport_level_bad_input(served: tuple[TestClient, Store]) -> None:
     client, _ = served
-    not_json = client.post("/invocations", content=b"{nope",
-                           headers={"content-type": "application/json"})
+    not_json = client.post(
+        "/invocations", content=b"{nope", headers={"content-type": "application/json"}
+    )
     assert not_json.status_code == 400
-    wrong_type = client.post("/invocations", content=b"x1,x2", headers={"content-type":
-                                                                        "text/csv"})
+    wrong_type = client.post("/invocations", content=b"x1,x2", headers={"content-type": "text/csv"})
     assert wrong_type.status_code == 415
-    too_big = client.post("/invocations", content=b" " * (MAX_BODY_BYTES + 1),
-                          headers={"content-type": "application/json"})
+    too_big = client.post(
+        "/invocations",
+        content=b" " * (MAX_BODY_BYTES + 1),
+        headers={"content-type": "application/json"},
+    )
     assert too_big.status_code == 413
     unknown_model = client.post("/v1/models/other:predict", json={"instances": []})
     assert unknown_model.status_code == 404

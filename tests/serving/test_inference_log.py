@@ -17,9 +17,15 @@ from iml4e.store import Store
 
 def _record(i: int, timestamp: float | None = None) -> InferenceRecord:
     return InferenceRecord(
-        request_id=f"r{i}", timestamp=timestamp or time.time(), deployment="d",
-        model_name="m", model_version="1", protocol="mlflow", inputs=[{"x": i}],
-        outputs=[i % 2], latency_ms=0.5,
+        request_id=f"r{i}",
+        timestamp=timestamp or time.time(),
+        deployment="d",
+        model_name="m",
+        model_version="1",
+        protocol="mlflow",
+        inputs=[{"x": i}],
+        outputs=[i % 2],
+        latency_ms=0.5,
     )
 
 
@@ -66,7 +72,8 @@ def test_nothing_acknowledged_is_lost_when_the_writer_is_killed(
 ) -> None:
     process = subprocess.Popen(
         [sys.executable, "-c", WRITER_SCRIPT, backend_settings.model_dump_json()],
-        stdout=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert process.stdout is not None
     acknowledged = [process.stdout.readline().strip() for _ in range(500)]

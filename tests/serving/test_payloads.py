@@ -41,7 +41,10 @@ def test_kserve_v1_instances() -> None:
         ([1, 2], "body"),
         ({}, "body"),
         ({"instances": RECORDS, "inputs": RECORDS}, "body"),
-        ({"dataframe_split": {"columns": COLUMNS, "data": [[1.0, 2.0]]}}, "dataframe_split.data[0]"),
+        (
+            {"dataframe_split": {"columns": COLUMNS, "data": [[1.0, 2.0]]}},
+            "dataframe_split.data[0]",
+        ),
         ({"dataframe_split": {"columns": "x1", "data": ROWS}}, "dataframe_split.columns"),
         ({"dataframe_records": []}, "dataframe_records"),
         ({"dataframe_records": [1]}, "dataframe_records[0]"),

@@ -46,19 +46,28 @@ def demo(
         [
             ("pipeline run", summary.pipeline_run_id),
             ("MLflow run", f"{summary.mlflow_run_id} (experiment {summary.experiment})"),
-            ("dataset", f"{summary.dataset} v{summary.dataset_version} "
-                        f"({summary.dataset_hash[:12]})"),
-            ("model", f"{summary.model_name} version {summary.model_version} "
-                      f"@{summary.alias}"),
-            ("held-out accuracy / AUC",
-             f"{summary.metrics['accuracy']:.3f} / {summary.metrics['roc_auc']:.3f}"),
-            ("requests answered / logged",
-             f"{summary.requests_answered} of {summary.requests_sent} / "
-             f"{summary.requests_logged}"),
-            ("live accuracy reference / drifted",
-             f"{summary.live_accuracy_reference:.3f} / {summary.live_accuracy_drifted:.3f}"),
-            ("server latency p50 / p95",
-             f"{summary.latency_p50_ms:.2f} ms / {summary.latency_p95_ms:.2f} ms"),
+            (
+                "dataset",
+                f"{summary.dataset} v{summary.dataset_version} ({summary.dataset_hash[:12]})",
+            ),
+            ("model", f"{summary.model_name} version {summary.model_version} @{summary.alias}"),
+            (
+                "held-out accuracy / AUC",
+                f"{summary.metrics['accuracy']:.3f} / {summary.metrics['roc_auc']:.3f}",
+            ),
+            (
+                "requests answered / logged",
+                f"{summary.requests_answered} of {summary.requests_sent} / "
+                f"{summary.requests_logged}",
+            ),
+            (
+                "live accuracy reference / drifted",
+                f"{summary.live_accuracy_reference:.3f} / {summary.live_accuracy_drifted:.3f}",
+            ),
+            (
+                "server latency p50 / p95",
+                f"{summary.latency_p50_ms:.2f} ms / {summary.latency_p95_ms:.2f} ms",
+            ),
             ("total time", f"{summary.total_seconds:.1f} s"),
             *((f"look: {k}", v) for k, v in summary.where_to_look.items()),
         ],

@@ -24,8 +24,7 @@ def serve(
 
     match = MODEL_URI.match(model_uri)
     name = deployment or (match["name"] if match else model_uri)
-    serve_model(cli_state(ctx).resolve().settings, model_uri, deployment=name, host=host,
-                port=port)
+    serve_model(cli_state(ctx).resolve().settings, model_uri, deployment=name, host=host, port=port)
 
 
 def register(app: typer.Typer) -> None:

@@ -10,4 +10,11 @@ from iml4e.config.home import prepare_home
 from iml4e.config.loader import ResolvedSettings, load_settings
 from iml4e.config.settings import Settings, mask_url
 
-__all__ = ["ConfigError", "ResolvedSettings", "Settings", "load_settings", "mask_url", "prepare_home"]
+__all__ = [
+    "ConfigError",
+    "ResolvedSettings",
+    "Settings",
+    "load_settings",
+    "mask_url",
+    "prepare_home",
+]

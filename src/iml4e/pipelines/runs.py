@@ -26,8 +26,11 @@ class PipelineRecorder:
 
     def __enter__(self) -> PipelineRecorder:
         with self.store.session() as session:
-            session.add(PipelineRun(id=self.run_id, pipeline=self.pipeline, status="running",
-                                    params=self.params))
+            session.add(
+                PipelineRun(
+                    id=self.run_id, pipeline=self.pipeline, status="running", params=self.params
+                )
+            )
         return self
 
     def __exit__(

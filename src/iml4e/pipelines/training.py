@@ -82,8 +82,10 @@ def build_tabular_classifier(
         ]
     )
     preprocess = ColumnTransformer(
-        [("numeric", numeric_steps, list(numeric)), ("categorical", categorical_steps,
-                                                     list(categorical))]
+        [
+            ("numeric", numeric_steps, list(numeric)),
+            ("categorical", categorical_steps, list(categorical)),
+        ]
     )
     return Pipeline([("preprocess", preprocess), ("classifier", classifier)])
 

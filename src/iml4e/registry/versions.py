@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -45,10 +46,8 @@ def register_model_version(
     try:
         client.get_registered_model(name)
     except MlflowException:
-        try:
+        with suppress(MlflowException):  # created by another process meanwhile
             client.create_registered_model(name)
-        except MlflowException:
-            pass  # created by another process meanwhile
     version = client.create_model_version(name, source, run_id=run_id)
     with store.session() as session:
         session.add(

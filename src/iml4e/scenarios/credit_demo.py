@@ -15,10 +15,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from iml4e.config import Settings
-from iml4e.errors import CheckFailed
 from iml4e.data.catalog import register_dataset_version
 from iml4e.data.contracts import credit_application_schema, validate_frame
 from iml4e.data.synthetic import CATEGORICAL_FEATURES, NUMERIC_FEATURES, TARGET, credit_applications
+from iml4e.errors import CheckFailed
 from iml4e.pipelines import PipelineRecorder
 from iml4e.pipelines.training import build_tabular_classifier, classification_metrics, split_frame
 from iml4e.platform import initialize
@@ -105,8 +105,12 @@ def run_credit_demo(
     import mlflow
 
     experiment_id = ensure_experiment(client, settings, MODEL_NAME)
-    params = {"rows": options.rows, "seed": options.seed, "estimator": "hist_gradient_boosting",
-              "test_size": 0.25}
+    params = {
+        "rows": options.rows,
+        "seed": options.seed,
+        "estimator": "hist_gradient_boosting",
+        "test_size": 0.25,
+    }
     try:
         with PipelineRecorder(store, "credit-demo", params) as pipeline:
             with pipeline.step("collect"):
@@ -115,13 +119,19 @@ def run_credit_demo(
             with pipeline.step("validate"):
                 validate_frame(frame, credit_application_schema(), source=DATASET_NAME)
                 dataset = register_dataset_version(
-                    store, DATASET_NAME, frame,
+                    store,
+                    DATASET_NAME,
+                    frame,
                     source=f"iml4e.data.synthetic.credit_applications(seed={options.seed})",
                 )
-                on_step("validate", f"contract holds; {DATASET_NAME} v{dataset.version} "
-                        f"({dataset.content_hash[:12]})")
-            with mlflow.start_run(experiment_id=experiment_id,
-                                  run_name=f"credit-demo-{pipeline.run_id[:8]}") as run:
+                on_step(
+                    "validate",
+                    f"contract holds; {DATASET_NAME} v{dataset.version} "
+                    f"({dataset.content_hash[:12]})",
+                )
+            with mlflow.start_run(
+                experiment_id=experiment_id, run_name=f"credit-demo-{pipeline.run_id[:8]}"
+            ) as run:
                 run_id = run.info.run_id
                 pipeline.link_mlflow_run(run_id)
                 with pipeline.step("train"):
@@ -129,15 +139,19 @@ def run_credit_demo(
                     # floats, so its signature accepts NaN in any of them.
                     features = frame.astype({column: "float64" for column in NUMERIC_FEATURES})
                     split = split_frame(features, TARGET, seed=options.seed)
-                    model = build_tabular_classifier(NUMERIC_FEATURES, CATEGORICAL_FEATURES,
-                                                     seed=options.seed)
+                    model = build_tabular_classifier(
+                        NUMERIC_FEATURES, CATEGORICAL_FEATURES, seed=options.seed
+                    )
                     model.fit(split.x_train, split.y_train)
                     log_run_data(
-                        client, run_id,
+                        client,
+                        run_id,
                         params={**params, **_estimator_params(model)},
-                        tags={"iml4e.pipeline_run": pipeline.run_id,
-                              "iml4e.dataset": f"{DATASET_NAME}@{dataset.version}",
-                              "iml4e.dataset_hash": dataset.content_hash},
+                        tags={
+                            "iml4e.pipeline_run": pipeline.run_id,
+                            "iml4e.dataset": f"{DATASET_NAME}@{dataset.version}",
+                            "iml4e.dataset_hash": dataset.content_hash,
+                        },
                     )
                     on_step("train", f"{len(split.x_train)} rows, gradient boosting")
                 with pipeline.step("evaluate"):
@@ -149,8 +163,13 @@ def run_credit_demo(
                 with pipeline.step("register"):
                     logged = log_sklearn_model(model, split.x_test)
                     version = register_model_version(
-                        client, store, name=MODEL_NAME, source=logged.model_uri, run_id=run_id,
-                        metrics=metrics, pipeline_run_id=pipeline.run_id,
+                        client,
+                        store,
+                        name=MODEL_NAME,
+                        source=logged.model_uri,
+                        run_id=run_id,
+                        metrics=metrics,
+                        pipeline_run_id=pipeline.run_id,
                         dataset_version_id=dataset.id,
                     )
                     set_alias(client, MODEL_NAME, "champion", version.version)
@@ -159,16 +178,32 @@ def run_credit_demo(
                 sent = _serve_and_send(settings, options, on_step)
             with pipeline.step("log"):
                 records = read_inference_log(store, MODEL_NAME, since=demo_started_at)
-                summary = _summarise(settings, pipeline, run_id, dataset, version.version,
-                                     metrics, sent, records, started)
-                log_run_data(client, run_id, metrics={
-                    "live_accuracy_reference": summary.live_accuracy_reference,
-                    "live_accuracy_drifted": summary.live_accuracy_drifted,
-                    "live_latency_p50_ms": summary.latency_p50_ms,
-                    "live_requests_logged": summary.requests_logged,
-                })
-                on_step("log", f"{summary.requests_logged} of {summary.requests_answered} "
-                        "answered requests read back from the inference log")
+                summary = _summarise(
+                    settings,
+                    pipeline,
+                    run_id,
+                    dataset,
+                    version.version,
+                    metrics,
+                    sent,
+                    records,
+                    started,
+                )
+                log_run_data(
+                    client,
+                    run_id,
+                    metrics={
+                        "live_accuracy_reference": summary.live_accuracy_reference,
+                        "live_accuracy_drifted": summary.live_accuracy_drifted,
+                        "live_latency_p50_ms": summary.latency_p50_ms,
+                        "live_requests_logged": summary.requests_logged,
+                    },
+                )
+                on_step(
+                    "log",
+                    f"{summary.requests_logged} of {summary.requests_answered} "
+                    "answered requests read back from the inference log",
+                )
                 _require_complete(summary, sent)
     finally:
         store.close()
@@ -184,21 +219,45 @@ def _serve_and_send(
     reference = credit_applications(options.requests - drifted_count, seed=options.seed + 1)
     drifted = credit_applications(drifted_count, seed=options.seed + 2, drift=options.drift)
     host = "127.0.0.1"
-    with ModelServerProcess(settings, f"models:/{MODEL_NAME}@champion", deployment=MODEL_NAME,
-                            host=host, port=find_free_port(host)) as server:
+    with ModelServerProcess(
+        settings,
+        f"models:/{MODEL_NAME}@champion",
+        deployment=MODEL_NAME,
+        host=host,
+        port=find_free_port(host),
+    ) as server:
         on_step("serve", f"model server ready at {server.url}")
-        sent = send_rows(server.url, MODEL_NAME, reference.drop(columns=[TARGET]),
-                         reference[TARGET].tolist(), batch="reference")
-        sent += send_rows(server.url, MODEL_NAME, drifted.drop(columns=[TARGET]),
-                          drifted[TARGET].tolist(), batch="drifted")
-        on_step("serve", f"sent {len(sent)} requests ({drifted_count} drifted, "
-                f"drift={options.drift})")
+        sent = send_rows(
+            server.url,
+            MODEL_NAME,
+            reference.drop(columns=[TARGET]),
+            reference[TARGET].tolist(),
+            batch="reference",
+        )
+        sent += send_rows(
+            server.url,
+            MODEL_NAME,
+            drifted.drop(columns=[TARGET]),
+            drifted[TARGET].tolist(),
+            batch="drifted",
+        )
+        on_step(
+            "serve", f"sent {len(sent)} requests ({drifted_count} drifted, drift={options.drift})"
+        )
     return sent
 
 
-def _summarise(settings: Settings, pipeline: PipelineRecorder,
-               run_id: str, dataset: Any, model_version: str, metrics: dict[str, float],
-               sent: list[SentRequest], records: list[Any], started: float) -> DemoSummary:
+def _summarise(
+    settings: Settings,
+    pipeline: PipelineRecorder,
+    run_id: str,
+    dataset: Any,
+    model_version: str,
+    metrics: dict[str, float],
+    sent: list[SentRequest],
+    records: list[Any],
+    started: float,
+) -> DemoSummary:
     by_id = {record.request_id: record for record in records}
     answered = [request for request in sent if request.status == 200]
     logged = [request for request in answered if request.request_id in by_id]
@@ -233,7 +292,7 @@ def _summarise(settings: Settings, pipeline: PipelineRecorder,
         where_to_look={
             "mlflow_ui": f"iml4e up, then http://{settings.server_host}:{settings.mlflow_port}",
             "mlflow_cli": f"MLFLOW_TRACKING_URI={settings.mlflow_tracking_uri} "
-                          f"mlflow runs list --experiment-id <id>",
+            f"mlflow runs list --experiment-id <id>",
             "inference_log": str(settings.inference_log_root / MODEL_NAME),
             "database": settings.database_url,
         },
@@ -252,11 +311,15 @@ def _require_complete(summary: DemoSummary, sent: list[SentRequest]) -> None:
     if summary.requests_logged < summary.requests_answered:
         raise CheckFailed(
             f"{summary.requests_answered - summary.requests_logged} answered requests are "
-            "missing from the inference log", where="log",
+            "missing from the inference log",
+            where="log",
         )
 
 
 def _estimator_params(model: Any) -> dict[str, Any]:
     classifier = model.named_steps["classifier"]
-    return {f"classifier.{k}": v for k, v in classifier.get_params().items()
-            if isinstance(v, int | float | str | bool) or v is None}
+    return {
+        f"classifier.{k}": v
+        for k, v in classifier.get_params().items()
+        if isinstance(v, int | float | str | bool) or v is None
+    }

@@ -52,11 +52,13 @@ def send_rows(
         else:
             body = {protocol: [row]}
         request_id = f"{batch}-{index}"
-        response = client.post(url, json=body, headers={"x-request-id": request_id,
-                                                        "x-iml4e-caller": "iml4e-demo"})
+        response = client.post(
+            url, json=body, headers={"x-request-id": request_id, "x-iml4e-caller": "iml4e-demo"}
+        )
         prediction = response.json()["predictions"][0] if response.status_code == 200 else None
-        return SentRequest(request_id, batch, protocol, response.status_code, labels[index],
-                           prediction)
+        return SentRequest(
+            request_id, batch, protocol, response.status_code, labels[index], prediction
+        )
 
     with httpx.Client(timeout=30.0) as client, ThreadPoolExecutor(concurrency) as pool:
         return list(pool.map(lambda i: send(i, client), range(len(rows))))

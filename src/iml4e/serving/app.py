@@ -130,9 +130,7 @@ async def _read_json(request: Request) -> Any:
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_BODY_BYTES:
-            raise PayloadError(
-                f"body larger than {MAX_BODY_BYTES} bytes", where="body", status=413
-            )
+            raise PayloadError(f"body larger than {MAX_BODY_BYTES} bytes", where="body", status=413)
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:

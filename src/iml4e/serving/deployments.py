@@ -42,15 +42,25 @@ def record_deployment(
         deployment = session.scalars(select(Deployment).where(Deployment.name == name)).first()
         previous = None if deployment is None else deployment.model_version
         if deployment is None:
-            deployment = Deployment(name=name, model_name=model_name, model_version=model_version,
-                                    state=state, url=url)
+            deployment = Deployment(
+                name=name, model_name=model_name, model_version=model_version, state=state, url=url
+            )
             session.add(deployment)
         deployment.model_name, deployment.model_version = model_name, model_version
         deployment.state, deployment.url = state, url
         session.flush()
-        _add_event(session, deployment, "deployed", actor,
-                   {"model": model_name, "version": model_version, "previous_version": previous,
-                    "url": url})
+        _add_event(
+            session,
+            deployment,
+            "deployed",
+            actor,
+            {
+                "model": model_name,
+                "version": model_version,
+                "previous_version": previous,
+                "url": url,
+            },
+        )
         return _info(deployment)
 
 
@@ -91,8 +101,7 @@ def _get(session: Any, name: str) -> Deployment:
 def _add_event(
     session: Any, deployment: Deployment, kind: str, actor: str, detail: dict[str, Any]
 ) -> None:
-    session.add(DeploymentEvent(deployment_id=deployment.id, kind=kind, actor=actor,
-                                detail=detail))
+    session.add(DeploymentEvent(deployment_id=deployment.id, kind=kind, actor=actor, detail=detail))
 
 
 def _info(deployment: Deployment) -> DeploymentInfo:

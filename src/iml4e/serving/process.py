@@ -29,8 +29,17 @@ class ModelServerProcess:
         self.url = f"http://{host}:{port}"
         self.log_path = settings.home / "logs" / f"serve-{deployment}.log"
         self._command = [
-            sys.executable, "-m", "iml4e", "serve", model_uri,
-            "--deployment", deployment, "--host", host, "--port", str(port),
+            sys.executable,
+            "-m",
+            "iml4e",
+            "serve",
+            model_uri,
+            "--deployment",
+            deployment,
+            "--host",
+            host,
+            "--port",
+            str(port),
         ]
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -43,7 +52,10 @@ class ModelServerProcess:
         }
         with self.log_path.open("wb") as log:
             self._process = subprocess.Popen(
-                self._command, stdout=log, stderr=subprocess.STDOUT, env=environment,
+                self._command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=environment,
                 start_new_session=True,
             )
         deadline = time.monotonic() + timeout
@@ -51,7 +63,8 @@ class ModelServerProcess:
             if self._process.poll() is not None:
                 raise ServingError(
                     f"the model server exited with code {self._process.returncode}: "
-                    f"{_tail(self.log_path)}", where=self.url,
+                    f"{_tail(self.log_path)}",
+                    where=self.url,
                 )
             try:
                 if httpx.get(f"{self.url}/health", timeout=1.0).status_code == 200:
@@ -60,8 +73,7 @@ class ModelServerProcess:
                 pass
             time.sleep(0.1)
         self.stop()
-        raise ServingError(f"the model server was not ready within {timeout:.0f}s",
-                           where=self.url)
+        raise ServingError(f"the model server was not ready within {timeout:.0f}s", where=self.url)
 
     def stop(self) -> int | None:
         """Ask the server to shut down (SIGTERM), kill it if it does not; returns its code."""

@@ -11,8 +11,9 @@ from iml4e.serving.served_model import load_served_model
 from iml4e.store import open_store
 
 
-def serve_model(settings: Settings, model_uri: str, *, deployment: str, host: str,
-                port: int) -> None:
+def serve_model(
+    settings: Settings, model_uri: str, *, deployment: str, host: str, port: int
+) -> None:
     """Load ``model_uri``, record the deployment, and serve it on ``host:port`` (blocking).
 
     The deployment is marked ``serving`` once the model is loaded and ``stopped`` when the
@@ -26,8 +27,14 @@ def serve_model(settings: Settings, model_uri: str, *, deployment: str, host: st
     model = load_served_model(settings, model_uri)
     log = InferenceLogWriter(store, settings.inference_log_root, deployment)
     app = create_model_app(model, deployment, log)
-    record_deployment(store, deployment, model_name=model.name, model_version=model.version,
-                      url=f"http://{host}:{port}", actor=settings.user)
+    record_deployment(
+        store,
+        deployment,
+        model_name=model.name,
+        model_version=model.version,
+        url=f"http://{host}:{port}",
+        actor=settings.user,
+    )
     try:
         uvicorn.Server(
             uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)

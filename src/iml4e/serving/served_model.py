@@ -76,12 +76,12 @@ class ServedModel:
                     bad = values[pd.to_numeric(values, errors="coerce").isna() & values.notna()]
                     raise PayloadError(
                         f"expected a number ({column.type}), got {bad.iloc[0]!r}",
-                        where=column.name, status=422,
+                        where=column.name,
+                        status=422,
                     ) from None
                 converted[column.name] = numbers.astype(NUMERIC_TYPES[column.type])
-            elif column.type == "string":
-                if not values.map(lambda v: v is None or isinstance(v, str)).all():
-                    raise PayloadError("expected a string", where=column.name, status=422)
+            elif column.type == "string" and not values.map(_is_text_or_missing).all():
+                raise PayloadError("expected a string", where=column.name, status=422)
         return frame.assign(**converted) if converted else frame
 
     def predict(self, frame: pd.DataFrame) -> list[Any]:
@@ -103,9 +103,7 @@ def load_served_model(settings: Settings, model_uri: str) -> ServedModel:
     """Resolve ``models:/NAME/VERSION`` or ``models:/NAME@ALIAS`` and load it."""
     match = MODEL_URI.match(model_uri)
     if match is None:
-        raise ModelLoadError(
-            "expected models:/NAME/VERSION or models:/NAME@ALIAS", where=model_uri
-        )
+        raise ModelLoadError("expected models:/NAME/VERSION or models:/NAME@ALIAS", where=model_uri)
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
@@ -142,6 +140,10 @@ def _to_json_values(raw: Any) -> list[Any]:
     if isinstance(raw, np.ndarray):
         return raw.tolist()
     return list(raw)
+
+
+def _is_text_or_missing(value: Any) -> bool:
+    return value is None or isinstance(value, str)
 
 
 def _first_line(text: str) -> str:

@@ -1,0 +1,107 @@
+"""The main job end to end, through the real CLI, checked with the plain MLflow client."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from mlflow import MlflowClient
+from sqlalchemy import create_engine, text
+
+from tests.conftest import PostgresDatabases, run_iml4e
+
+pytestmark = pytest.mark.slow
+SMALL = ("--rows", "3000", "--requests", "60")
+
+
+def _demo(home: Path, *extra: str, env: dict[str, str] | None = None) -> dict:
+    result = run_iml4e("--home", str(home), "demo", *SMALL, "--json", *extra, env=env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_demo_runs_end_to_end_and_again_makes_a_new_version(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    first = _demo(home)
+    assert first["requests_sent"] == first["requests_answered"] == first["requests_logged"] == 60
+    assert first["metrics"]["roc_auc"] >= 0.75
+    assert first["model_version"] == "1"
+    assert 0.5 < first["live_accuracy_reference"] <= 1.0
+    assert set(first["step_seconds"]) == {
+        "collect",
+        "validate",
+        "train",
+        "evaluate",
+        "register",
+        "serve",
+        "log",
+    }
+
+    second = _demo(home)
+    assert second["model_version"] == "2"
+    assert second["dataset_version"] == first["dataset_version"]  # same data, same version
+    assert second["dataset_hash"] == first["dataset_hash"]
+
+    uri = f"sqlite:///{home / 'iml4e.db'}"
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    champion = client.get_model_version_by_alias("credit-default", "champion")
+    assert str(champion.version) == "2"
+    assert champion.run_id == second["mlflow_run_id"]
+    run = client.get_run(first["mlflow_run_id"])
+    assert run.data.metrics["roc_auc"] == pytest.approx(first["metrics"]["roc_auc"])
+    assert run.data.params["rows"] == "3000"
+    assert run.data.metrics["live_requests_logged"] == 60
+
+    # The plain `mlflow` command line sees the demo's runs in the same database.
+    experiment = client.get_experiment_by_name("credit-default")
+    listed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "runs",
+            "list",
+            "--experiment-id",
+            experiment.experiment_id,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "MLFLOW_TRACKING_URI": uri, "MLFLOW_DISABLE_TELEMETRY": "true"},
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert first["mlflow_run_id"] in listed.stdout
+    assert second["mlflow_run_id"] in listed.stdout
+
+
+def test_gate_blocks_registration_and_serving(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    result = run_iml4e("--home", str(home), "demo", *SMALL, "--gate", "roc_auc>=0.999")
+    assert result.returncode == 1
+    assert "gate not met: roc_auc >= 0.999" in result.stderr
+    assert "Traceback" not in result.stderr
+    uri = f"sqlite:///{home / 'iml4e.db'}"
+    assert MlflowClient(tracking_uri=uri, registry_uri=uri).search_registered_models() == []
+    engine = create_engine(uri)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM iml4e_deployment")).scalar() == 0
+        status = connection.execute(text("SELECT status FROM iml4e_pipeline_run")).scalar()
+        failed_step = connection.execute(
+            text("SELECT name FROM iml4e_step_run WHERE status = 'failed'")
+        ).scalar()
+    engine.dispose()
+    assert status == "failed"
+    assert failed_step == "evaluate"
+
+
+def test_demo_on_postgresql_is_one_setting(tmp_path: Path, postgres: PostgresDatabases) -> None:
+    url = postgres.create()
+    summary = _demo(tmp_path / "home", env={"IML4E_DATABASE_URL": url})
+    assert summary["requests_logged"] == 60
+    client = MlflowClient(tracking_uri=url, registry_uri=url)
+    assert str(client.get_model_version_by_alias("credit-default", "champion").version) == "1"
+    assert not (tmp_path / "home" / "iml4e.db").exists()

@@ -1,0 +1,79 @@
+"""Loopback helpers shared by the server tests: free ports, waiting, process inspection."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import httpx
+import psutil
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listened on a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def up_environment(**settings: int | str) -> dict[str, str]:
+    """This environment without the developer's ``IML4E_*`` values, plus ``settings``."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("IML4E_")}
+    environment.update({f"IML4E_{key.upper()}": str(value) for key, value in settings.items()})
+    return environment
+
+
+def wait_until(check: Callable[[], bool], timeout_s: float, what: str) -> float:
+    """Poll ``check`` until it is true; returns the seconds it took, fails after ``timeout_s``."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout_s:
+        if check():
+            return time.monotonic() - start
+        time.sleep(0.1)
+    raise AssertionError(f"{what} did not happen within {timeout_s} s")
+
+
+def answers(url: str, status: int = 200, json_check: Mapping[str, object] | None = None) -> bool:
+    """Whether GET ``url`` answers ``status`` (and its JSON contains ``json_check``) now."""
+    try:
+        response = httpx.get(url, timeout=2.0, trust_env=False)
+    except httpx.HTTPError:
+        return False
+    if response.status_code != status:
+        return False
+    if json_check is None:
+        return True
+    body = response.json()
+    return all(body.get(key) == value for key, value in json_check.items())
+
+
+def processes_in_group(group: int) -> list[psutil.Process]:
+    """Live (non-zombie) processes whose process group is ``group``."""
+    found = []
+    for process in psutil.process_iter():
+        try:
+            if os.getpgid(process.pid) == group and process.status() != psutil.STATUS_ZOMBIE:
+                found.append(process)
+        except (ProcessLookupError, psutil.Error):
+            continue
+    return found
+
+
+def alive(processes: list[psutil.Process]) -> list[psutil.Process]:
+    """The processes of ``processes`` that still run (zombies count as gone)."""
+    running = []
+    for process in processes:
+        try:
+            if process.is_running() and process.status() != psutil.STATUS_ZOMBIE:
+                running.append(process)
+        except psutil.NoSuchProcess:
+            continue
+    return running
+
+
+def read(path: Path) -> str:
+    """A file's text, or ``""`` when it does not exist."""
+    return path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
