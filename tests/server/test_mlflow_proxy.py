@@ -33,6 +33,7 @@ class EchoHandler(BaseHTTPRequestHandler):
                 "path": self.path,
                 "host": self.headers.get("host"),
                 "origin": self.headers.get("origin"),
+                "accept_encoding": self.headers.get("accept-encoding"),
                 "body": body.decode("utf-8"),
             }
         ).encode()
@@ -109,3 +110,14 @@ def test_redirects_from_mlflow_stay_under_mlflow(client: TestClient) -> None:
 
     assert response.status_code == 302
     assert response.headers["location"] == "/mlflow/elsewhere?a=1"
+
+
+def test_no_compression_is_asked_for_unless_the_client_asked(client: TestClient) -> None:
+    plain = client.build_request("GET", "/mlflow/x")
+    del plain.headers["accept-encoding"]
+
+    assert client.send(plain).json()["accept_encoding"] == "identity"
+    assert (
+        client.get("/mlflow/x", headers={"accept-encoding": "gzip"}).json()["accept_encoding"]
+        == "gzip"
+    )

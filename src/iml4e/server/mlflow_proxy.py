@@ -64,10 +64,15 @@ async def forward(request: Request, client: httpx.AsyncClient, mlflow_url: str) 
     target = raw_path[len(MLFLOW_PREFIX) :] or b"/"
     if request.url.query:
         target += b"?" + request.url.query.encode("latin-1")
+    headers = [(k, v) for k, v in request.headers.raw if k.lower() not in HOP_BY_HOP_HEADERS]
+    if "accept-encoding" not in request.headers:
+        # Bodies are relayed as they come: never let httpx ask for a compression the client
+        # did not.
+        headers.append((b"accept-encoding", b"identity"))
     upstream = client.build_request(
         request.method,
         httpx.URL(mlflow_url).copy_with(raw_path=target),
-        headers=[(k, v) for k, v in request.headers.raw if k.lower() not in HOP_BY_HOP_HEADERS],
+        headers=headers,
         content=request.stream() if _has_body(request) else None,
         timeout=PROXY_TIMEOUT,
     )

@@ -23,7 +23,7 @@ from iml4e.config import Settings
 from iml4e.server.addresses import bind_listening_socket, ensure_port_free, http_url
 from iml4e.server.app import create_platform_app
 from iml4e.server.errors import PlatformStartFailed, ServerAddressError
-from iml4e.server.mlflow_ui import MlflowUi, start_mlflow_ui
+from iml4e.server.mlflow_ui import MlflowUi, mlflow_ui_url, start_mlflow_ui
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 GRACEFUL_SHUTDOWN_S = 5
@@ -79,11 +79,7 @@ class _PlatformServer(uvicorn.Server):
 
 def _serve_with_mlflow(settings: Settings, sock: socket.socket, started_at: float) -> None:
     platform_url = http_url(settings.server_host, settings.server_port)
-    stopping = threading.Event()
-
-    def announce() -> None:
-        print(f"iml4e up: platform {platform_url}  mlflow {mlflow.url}", flush=True)
-
+    ready_line = f"iml4e up: platform {platform_url}  mlflow {mlflow_ui_url(settings)}"
     config = uvicorn.Config(
         create_platform_app(settings),
         host=settings.server_host,
@@ -92,28 +88,32 @@ def _serve_with_mlflow(settings: Settings, sock: socket.socket, started_at: floa
         lifespan="on",
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
     )
-    server = _PlatformServer(config, on_started=announce)
+    server = _PlatformServer(config, on_started=lambda: print(ready_line, flush=True))
+    stopping = threading.Event()
 
     def request_stop(_signum: int, _frame: FrameType | None) -> None:
         stopping.set()
         server.should_exit = True
 
     previous_handlers = _install_signal_handlers(request_stop)
-    mlflow = start_mlflow_ui(settings)
-    watcher = threading.Thread(
-        target=_watch_mlflow,
-        args=(mlflow, stopping, started_at),
-        name="iml4e-mlflow-watcher",
-        daemon=True,
-    )
-    watcher.start()
     try:
-        if not stopping.is_set():
-            _run_server(server, sock)
+        mlflow = start_mlflow_ui(settings)
+        watcher = threading.Thread(
+            target=_watch_mlflow,
+            args=(mlflow, stopping, started_at),
+            name="iml4e-mlflow-watcher",
+            daemon=True,
+        )
+        try:
+            watcher.start()
+            if not stopping.is_set():
+                _run_server(server, sock)
+        finally:
+            stopping.set()
+            mlflow.stop()
+            if watcher.is_alive():
+                watcher.join()
     finally:
-        stopping.set()
-        mlflow.stop()
-        watcher.join()
         _restore_signal_handlers(previous_handlers)
 
 

@@ -17,6 +17,18 @@ TRUSTED_SKLEARN_TYPES = [
 ]
 
 
+# What a scikit-learn model needs to load elsewhere. Given explicitly, because MLflow would
+# otherwise infer it by loading the model in a child process, which takes seconds per model.
+SKLEARN_MODEL_REQUIREMENTS = ("mlflow", "scikit-learn", "skops", "numpy", "pandas", "scipy")
+
+
+def pinned_requirements(packages: tuple[str, ...] = SKLEARN_MODEL_REQUIREMENTS) -> list[str]:
+    """``package==version`` for each package as installed in this environment."""
+    from importlib.metadata import version
+
+    return [f"{package}=={version(package)}" for package in packages]
+
+
 def log_sklearn_model(
     model: Any, features: pd.DataFrame, *, name: str = "model", example_rows: int = 3
 ) -> ModelInfo:
@@ -35,4 +47,5 @@ def log_sklearn_model(
         signature=signature,
         input_example=features.head(example_rows),
         skops_trusted_types=TRUSTED_SKLEARN_TYPES,
+        pip_requirements=pinned_requirements(),
     )
