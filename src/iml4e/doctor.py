@@ -6,7 +6,6 @@ import importlib.util
 import os
 from dataclasses import asdict, dataclass
 from importlib.metadata import PackageNotFoundError, version
-from importlib.resources import files
 from pathlib import Path
 
 from iml4e.config import Settings, mask_url
@@ -111,16 +110,11 @@ def _check_iml4e_schema(engine) -> CheckResult:
 
 
 def _check_mlflow_schema(engine) -> CheckResult:
-    from alembic.config import Config
-    from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
+    from iml4e.tracking.client import mlflow_head_revision, mlflow_schema_revision
 
-    config = Config()
-    config.set_main_option("script_location", str(files("mlflow.store") / "db_migrations"))
-    head = ScriptDirectory.from_config(config).get_current_head()
-    with engine.connect() as connection:
-        current = MigrationContext.configure(connection).get_current_revision()
-    return _compare_revisions("mlflow schema", current, head)
+    return _compare_revisions(
+        "mlflow schema", mlflow_schema_revision(engine), mlflow_head_revision()
+    )
 
 
 def _compare_revisions(name: str, current: str | None, head: str | None) -> CheckResult:

@@ -62,6 +62,18 @@ def processes_in_group(group: int) -> list[psutil.Process]:
     return found
 
 
+def processes_with_arguments(text: str) -> list[psutil.Process]:
+    """Live processes whose command line contains ``text`` (e.g. ``"--port 8766"``)."""
+    found = []
+    for process in psutil.process_iter():
+        try:
+            if text in " ".join(process.cmdline()) and process.status() != psutil.STATUS_ZOMBIE:
+                found.append(process)
+        except psutil.Error:
+            continue
+    return found
+
+
 def alive(processes: list[psutil.Process]) -> list[psutil.Process]:
     """The processes of ``processes`` that still run (zombies count as gone)."""
     running = []

@@ -7,7 +7,8 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,11 +17,16 @@ import httpx
 import psutil
 import pytest
 
+from iml4e.config import Settings
+from iml4e.platform import initialize
+from iml4e.server import PlatformStartFailed
+from iml4e.server.run import _serve_with_mlflow
 from tests.server.helpers import (
     alive,
     answers,
     free_port,
     processes_in_group,
+    processes_with_arguments,
     read,
     up_environment,
     wait_until,
@@ -165,19 +171,7 @@ def test_a_busy_port_is_one_line_exit_2_and_nothing_started(tmp_path: Path, busy
     assert busy in lines[0]
     assert "iml4e up: platform" not in result.stdout
     assert not (home / "logs").exists()  # the MLflow child was never started
-    assert not any(
-        f"--port {ports['mlflow_port']}" in " ".join(p.cmdline())
-        for p in psutil.process_iter()
-        if _readable(p)
-    )
-
-
-def _readable(process: psutil.Process) -> bool:
-    try:
-        process.cmdline()
-    except psutil.Error:
-        return False
-    return True
+    assert processes_with_arguments(f"--port {ports['mlflow_port']}") == []
 
 
 @contextmanager
@@ -187,3 +181,22 @@ def socket_listening_on(port: int) -> Iterator[None]:
         sock.bind(("127.0.0.1", port))
         sock.listen()
         yield
+
+
+@pytest.mark.slow
+def test_mlflow_is_stopped_when_the_platform_server_cannot_start(
+    make_settings: Callable[..., Settings],
+) -> None:
+    settings = make_settings(server_port=free_port(), mlflow_port=free_port())
+    initialize(settings)
+    broken = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    broken.close()  # uvicorn cannot serve on it
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+
+    with pytest.raises(PlatformStartFailed, match="failed to start"):
+        _serve_with_mlflow(settings, broken, time.monotonic())
+
+    started = [p for p in psutil.Process().children(recursive=True) if p.pid not in before]
+    assert alive(started) == []
+    assert not answers(f"http://127.0.0.1:{settings.mlflow_port}/health")
+    assert "mlflow server on port" in read(settings.home / "logs" / "mlflow.log")

@@ -84,7 +84,8 @@ def test_every_answer_is_in_the_inference_log(served: tuple[TestClient, Store]) 
     [
         ({"dataframe_records": [{"x1": 1.0, "x2": 0.0}]}, 400, "color"),
         ({"dataframe_records": [{"x1": 1.0, "x2": 0.0, "color": "red", "zz": 1}]}, 400, "zz"),
-        ({"dataframe_records": [{"x1": "high", "x2": 0.0, "color": "red"}]}, 422, "inputs"),
+        ({"dataframe_records": [{"x1": "high", "x2": 0.0, "color": "red"}]}, 422, "x1"),
+        ({"dataframe_records": [{"x1": 1.0, "x2": 0.0, "color": 7}]}, 422, "color"),
         ({"instances": [[1.0, 2.0]]}, 400, "instances[0]"),
         ({"rows": []}, 400, "body"),
     ],

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from iml4e.errors import BadInput, Iml4eError
+from iml4e.errors import Iml4eError
+from iml4e.ports import PortInUse, ServerAddressError
 
-
-class ServerAddressError(BadInput):
-    """A configured host or port cannot be used to listen on (CLI exit 2)."""
-
-
-class PortInUse(ServerAddressError):
-    """Something already listens on a port ``iml4e up`` needs; nothing was started."""
+__all__ = ["PlatformStartFailed", "PortInUse", "ServerAddressError"]
 
 
 class PlatformStartFailed(Iml4eError):

@@ -20,7 +20,8 @@ from typing import Any
 import uvicorn
 
 from iml4e.config import Settings
-from iml4e.server.addresses import bind_listening_socket, ensure_port_free, http_url
+from iml4e.platform import initialize
+from iml4e.ports import bind_listening_socket, ensure_port_free, http_url
 from iml4e.server.app import create_platform_app
 from iml4e.server.errors import PlatformStartFailed, ServerAddressError
 from iml4e.server.mlflow_ui import MlflowUi, mlflow_ui_url, start_mlflow_ui
@@ -39,8 +40,6 @@ def run_platform(settings: Settings) -> None:
     started_at = time.monotonic()
     platform_socket = _claim_ports(settings)
     try:
-        from iml4e.platform import initialize
-
         initialize(settings)
         _serve_with_mlflow(settings, platform_socket, started_at)
     finally:
@@ -120,12 +119,13 @@ def _serve_with_mlflow(settings: Settings, sock: socket.socket, started_at: floa
 def _run_server(server: uvicorn.Server, sock: socket.socket) -> None:
     try:
         server.run(sockets=[sock])
-    except SystemExit:  # uvicorn exits this way when the app or the socket fails at start-up
+    except (SystemExit, OSError) as exc:
+        # uvicorn exits with SystemExit when the app's start-up fails (it logged why); the
+        # socket fails with OSError.
         if server.started:
             raise
-        raise PlatformStartFailed(
-            "the platform server failed to start (see the messages above)"
-        ) from None
+        detail = f" ({exc})" if isinstance(exc, OSError) else " (see the messages above)"
+        raise PlatformStartFailed(f"the platform server failed to start{detail}") from None
 
 
 def _watch_mlflow(mlflow: MlflowUi, stopping: threading.Event, started_at: float) -> None:

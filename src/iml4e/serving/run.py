@@ -21,7 +21,7 @@ def serve_model(
     """
     import uvicorn
 
-    ensure_port_free(host, port, setting="--port")
+    ensure_port_free(host, port, "--port")
     prepare_home(settings)
     store = open_store(settings)
     model = load_served_model(settings, model_uri)

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import re
+from contextlib import suppress
+from importlib.metadata import version as package_version
+from importlib.util import find_spec
+from pathlib import Path
 from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine
 
 from iml4e.config import Settings, mask_url
 from iml4e.errors import Iml4eError
@@ -30,6 +37,10 @@ def ensure_mlflow_schema(settings: Settings, store: Store) -> None:
     """
     if not _is_database_uri(settings.mlflow_tracking_uri):
         return  # a remote MLflow server manages its own schema
+    if _same_database(settings) and mlflow_schema_revision(store.engine) == mlflow_head_revision(
+        settings.home / "cache"
+    ):
+        return  # current: skip importing MLflow's store, which alone takes ~2 s
     from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
 
     with store.schema_lock():
@@ -39,6 +50,52 @@ def ensure_mlflow_schema(settings: Settings, store: Store) -> None:
             raise TrackingError(
                 f"cannot open MLflow's tables ({exc})", where=mask_url(settings.mlflow_tracking_uri)
             ) from None
+
+
+def mlflow_head_revision(cache_dir: Path | None = None) -> str | None:
+    """The newest schema revision of the installed MLflow's migrations.
+
+    Reading MLflow's migration scripts imports MLflow (~2 s), so the answer is remembered in
+    ``cache_dir`` per MLflow version: the scripts of a released version never change.
+    """
+    cache = None
+    if cache_dir is not None:
+        cache = cache_dir / f"mlflow-{package_version('mlflow')}-schema-head"
+        if cache.is_file():
+            return cache.read_text().strip() or None
+    head = _read_mlflow_head_revision()
+    if cache is not None and head is not None:
+        with suppress(OSError):  # a cache that cannot be written only costs time
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            partial = cache.with_suffix(f".{os.getpid()}.tmp")
+            partial.write_text(head)
+            partial.replace(cache)
+    return head
+
+
+def _read_mlflow_head_revision() -> str | None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    spec = find_spec("mlflow")  # locate MLflow without importing it (that alone takes ~2 s)
+    if spec is None or spec.origin is None:
+        raise TrackingError("mlflow is not installed")
+    config = Config()
+    migrations = Path(spec.origin).parent / "store" / "db_migrations"
+    config.set_main_option("script_location", str(migrations))
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
+def mlflow_schema_revision(engine: Engine) -> str | None:
+    """MLflow's schema revision recorded in the database (``None`` before MLflow ran)."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def _same_database(settings: Settings) -> bool:
+    return settings.mlflow_tracking_uri == settings.database_url
 
 
 def connect_tracking(settings: Settings, store: Store) -> MlflowClient:

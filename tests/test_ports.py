@@ -9,8 +9,8 @@ import pytest
 
 from iml4e.config import Settings
 from iml4e.errors import BadInput
+from iml4e.ports import bind_listening_socket, ensure_port_free, http_url
 from iml4e.server import PortInUse, ServerAddressError, run_platform
-from iml4e.server.addresses import bind_listening_socket, ensure_port_free, http_url
 
 
 @pytest.fixture
