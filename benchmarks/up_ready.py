@@ -38,7 +38,7 @@ from pathlib import Path
 import httpx
 import psutil
 
-from iml4e.tracking.privacy import PRIVACY_ENVIRONMENT
+from iml4e.tracking.environment import MLFLOW_ENVIRONMENT_DEFAULTS
 
 POLL_S = 0.05
 RSS_SAMPLE_S = 0.5
@@ -325,7 +325,7 @@ def fresh_home() -> Iterator[Path]:
 def clean_environment() -> dict[str, str]:
     """This environment without ``IML4E_*`` settings, with MLflow's telemetry opted out."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("IML4E_")}
-    return {**PRIVACY_ENVIRONMENT, **env}
+    return {**MLFLOW_ENVIRONMENT_DEFAULTS, **env}
 
 
 def free_port() -> int:

@@ -138,3 +138,16 @@ def test_importing_the_data_room_does_not_import_pandera_or_sklearn() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert result.stdout.strip() == ""
+
+
+def test_wine_contract_holds_on_the_bundled_data_and_catches_bad_values() -> None:
+    from iml4e.data import ContractViolation, validate_frame, wine, wine_schema
+
+    frame = wine()
+    validate_frame(frame, wine_schema(), source="wine")
+    broken = frame.assign(alcohol=-frame["alcohol"])
+    broken.loc[3, "target"] = 7
+    with pytest.raises(ContractViolation) as raised:
+        validate_frame(broken, wine_schema(), source="wine")
+    assert {v.column for v in raised.value.violations} >= {"alcohol", "target"}
+    validate_frame(frame.drop(columns=["target"]), wine_schema(with_target=False), source="x")

@@ -11,7 +11,7 @@ from iml4e.server.mlflow_ui import (
     mlflow_server_environment,
     mlflow_ui_url,
 )
-from iml4e.tracking.privacy import PRIVACY_ENVIRONMENT
+from iml4e.tracking.environment import MLFLOW_ENVIRONMENT_DEFAULTS
 
 
 def test_command_runs_one_worker_beside_the_platform(
@@ -45,5 +45,5 @@ def test_store_uris_travel_in_the_environment_not_the_command_line(
     assert not any("s3cret" in part for part in mlflow_server_command(settings))
     assert environment["MLFLOW_BACKEND_STORE_URI"] == url
     assert environment["MLFLOW_REGISTRY_STORE_URI"] == url
-    for name in PRIVACY_ENVIRONMENT:
+    for name in MLFLOW_ENVIRONMENT_DEFAULTS:
         assert name in environment

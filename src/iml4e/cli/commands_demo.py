@@ -12,7 +12,12 @@ from iml4e.cli.output import console, print_json, print_table
 
 def demo(
     ctx: typer.Context,
-    rows: Annotated[int, typer.Option(min=500, help="Training rows to generate.")] = 20_000,
+    case: Annotated[
+        str, typer.Option(help="Which case: credit (synthetic applications) or wine.")
+    ] = "credit",
+    rows: Annotated[
+        int, typer.Option(min=500, help="Training rows to generate (credit case).")
+    ] = 20_000,
     requests: Annotated[int, typer.Option(min=10, help="Requests to send to the server.")] = 300,
     drift: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Drift of the drifted request batch.")
@@ -20,28 +25,33 @@ def demo(
     seed: Annotated[int, typer.Option(help="Seed of the synthetic data.")] = 7,
     gate: Annotated[
         list[str] | None,
-        typer.Option(help="Threshold the model must meet, e.g. 'roc_auc>=0.75' (repeatable)."),
+        typer.Option(
+            help="Threshold the model must meet, e.g. 'roc_auc>=0.75' (repeatable; replaces "
+            "the case's gate)."
+        ),
     ] = None,
     json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Run the main job: data, validation, training, gate, registry, serving, inference log."""
     from iml4e.registry import parse_threshold
-    from iml4e.scenarios.credit_demo import DEFAULT_GATE, DemoOptions, run_credit_demo
+    from iml4e.scenarios.demo import DemoOptions, run_demo
 
-    thresholds = tuple(parse_threshold(text) for text in gate) if gate else DEFAULT_GATE
-    options = DemoOptions(rows=rows, requests=requests, drift=drift, seed=seed, gate=thresholds)
+    thresholds = tuple(parse_threshold(text) for text in gate) if gate else None
+    options = DemoOptions(
+        case=case, rows=rows, requests=requests, drift=drift, seed=seed, gate=thresholds
+    )
     settings = cli_state(ctx).resolve().settings
 
     def show_step(step: str, detail: str) -> None:
         if not json:
             console.print(f"[bold cyan]{step:>9}[/]  {detail}")
 
-    summary = run_credit_demo(settings, options, on_step=show_step)
+    summary = run_demo(settings, options, on_step=show_step)
     if json:
         print_json(summary.as_dict())
         return
     print_table(
-        "iml4e demo: summary",
+        f"iml4e demo --case {summary.case}: summary",
         ["what", "value"],
         [
             ("pipeline run", summary.pipeline_run_id),

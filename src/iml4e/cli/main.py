@@ -63,9 +63,9 @@ commands_serving.register(app)
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``iml4e`` command."""
-    from iml4e.tracking.privacy import apply_privacy_defaults
+    from iml4e.tracking.environment import apply_mlflow_environment_defaults
 
-    apply_privacy_defaults()
+    apply_mlflow_environment_defaults()
     try:
         result = app(args=argv, standalone_mode=False)
     except typer.Abort:

@@ -24,7 +24,7 @@ def print_table(title: str | None, columns: Sequence[str], rows: Iterable[Sequen
     """Write a table for people."""
     table = Table(title=title, title_justify="left")
     for column in columns:
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(*("" if cell is None else escape(str(cell)) for cell in row))
     console.print(table)

@@ -4,7 +4,7 @@ Importing this package is cheap: scikit-learn (bundled datasets) and pandera (co
 imported only when a function that needs them is called.
 """
 
-from iml4e.data.bundled import BUNDLED_DATASETS, bundled_dataset, wine
+from iml4e.data.bundled import BUNDLED_DATASETS, WINE_FEATURES, bundled_dataset, wine
 from iml4e.data.catalog import (
     DatasetVersionInfo,
     content_hash,
@@ -12,7 +12,7 @@ from iml4e.data.catalog import (
     list_dataset_versions,
     register_dataset_version,
 )
-from iml4e.data.contracts import credit_application_schema, validate_frame
+from iml4e.data.contracts import credit_application_schema, validate_frame, wine_schema
 from iml4e.data.errors import (
     ContractViolation,
     DataError,
@@ -21,6 +21,7 @@ from iml4e.data.errors import (
     UnknownDataset,
     Violation,
 )
+from iml4e.data.resample import resample_with_drift
 from iml4e.data.synthetic import (
     CATEGORICAL_FEATURES,
     FEATURES,
@@ -35,6 +36,7 @@ __all__ = [
     "FEATURES",
     "NUMERIC_FEATURES",
     "TARGET",
+    "WINE_FEATURES",
     "ContractViolation",
     "DataError",
     "DatasetNotFound",
@@ -49,6 +51,8 @@ __all__ = [
     "get_dataset_version",
     "list_dataset_versions",
     "register_dataset_version",
+    "resample_with_drift",
     "validate_frame",
     "wine",
+    "wine_schema",
 ]

@@ -22,6 +22,21 @@ _LOADERS = {
     "wine": "load_wine",
 }
 BUNDLED_DATASETS = tuple(sorted(_LOADERS))
+WINE_FEATURES = (
+    "alcohol",
+    "malic_acid",
+    "ash",
+    "alcalinity_of_ash",
+    "magnesium",
+    "total_phenols",
+    "flavanoids",
+    "nonflavanoid_phenols",
+    "proanthocyanins",
+    "color_intensity",
+    "hue",
+    "od280_od315_of_diluted_wines",
+    "proline",
+)
 
 
 def bundled_dataset(name: str) -> pd.DataFrame:

@@ -69,6 +69,21 @@ def credit_application_schema(*, with_target: bool = True) -> pa.DataFrameSchema
     )
 
 
+def wine_schema(*, with_target: bool = True) -> pa.DataFrameSchema:
+    """The contract of scikit-learn's wine data (:func:`iml4e.data.wine`).
+
+    Thirteen chemical measurements, each a positive ``float64`` without nulls, and the
+    cultivar ``target`` in {0, 1, 2} (optional with ``with_target=False``). ``strict``.
+    """
+    import pandera.pandas as pa
+
+    from iml4e.data.bundled import TARGET_COLUMN, WINE_FEATURES
+
+    columns = {name: pa.Column("float64", pa.Check.gt(0)) for name in WINE_FEATURES}
+    columns[TARGET_COLUMN] = pa.Column("int64", pa.Check.isin([0, 1, 2]), required=with_target)
+    return pa.DataFrameSchema(columns, strict=True, name="wine")
+
+
 def validate_frame(frame: pd.DataFrame, schema: pa.DataFrameSchema, *, source: str) -> pd.DataFrame:
     """Check ``frame`` against ``schema`` and return the validated frame.
 

@@ -20,7 +20,7 @@ import httpx
 
 from iml4e.config import Settings
 from iml4e.ports import http_url
-from iml4e.tracking.privacy import PRIVACY_ENVIRONMENT
+from iml4e.tracking.environment import MLFLOW_ENVIRONMENT_DEFAULTS
 
 LOG_FILE_NAME = "mlflow.log"
 STOP_GRACE_S = 10.0
@@ -76,7 +76,7 @@ def mlflow_server_environment(settings: Settings) -> dict[str, str]:
     command line is readable by every user of the machine and a database URL may hold a
     password.
     """
-    environment = {**PRIVACY_ENVIRONMENT, **MLFLOW_UI_DEFAULTS, **os.environ}
+    environment = {**MLFLOW_ENVIRONMENT_DEFAULTS, **MLFLOW_UI_DEFAULTS, **os.environ}
     environment["MLFLOW_BACKEND_STORE_URI"] = settings.mlflow_tracking_uri
     environment["MLFLOW_REGISTRY_STORE_URI"] = settings.mlflow_registry_uri
     return environment

@@ -14,6 +14,7 @@ import httpx
 
 from iml4e.config import Settings
 from iml4e.serving.errors import ServingError
+from iml4e.tracking.environment import MLFLOW_ENVIRONMENT_DEFAULTS
 
 READY_TIMEOUT_S = 90.0
 STOP_TIMEOUT_S = 20.0
@@ -47,6 +48,7 @@ class ModelServerProcess:
         """Start the server and return once ``/health`` answers; raise with its log if not."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         environment = {
+            **MLFLOW_ENVIRONMENT_DEFAULTS,
             **{k: v for k, v in os.environ.items() if not k.startswith("IML4E_")},
             **self.settings.as_environment(),
         }

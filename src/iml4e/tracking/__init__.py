@@ -11,13 +11,13 @@ from iml4e.tracking.client import (
     connect_tracking,
     ensure_experiment,
 )
+from iml4e.tracking.environment import apply_mlflow_environment_defaults
 from iml4e.tracking.models import log_sklearn_model
-from iml4e.tracking.privacy import apply_privacy_defaults
 
 __all__ = [
     "TrackingError",
     "activate_tracking",
-    "apply_privacy_defaults",
+    "apply_mlflow_environment_defaults",
     "connect_tracking",
     "ensure_experiment",
     "log_run_data",

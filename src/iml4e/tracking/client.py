@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from iml4e.config import Settings, mask_url
 from iml4e.errors import Iml4eError
 from iml4e.store import Store
-from iml4e.tracking.privacy import apply_privacy_defaults
+from iml4e.tracking.environment import apply_mlflow_environment_defaults
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -100,7 +100,7 @@ def _same_database(settings: Settings) -> bool:
 
 def connect_tracking(settings: Settings, store: Store) -> MlflowClient:
     """An MLflow client on the platform's tracking and registry URIs, schema ensured."""
-    apply_privacy_defaults()
+    apply_mlflow_environment_defaults()
     ensure_mlflow_schema(settings, store)
     from mlflow import MlflowClient
 
@@ -114,7 +114,7 @@ def activate_tracking(settings: Settings) -> None:
 
     MLflow keeps these URIs per process; the steps that use the fluent API call this first.
     """
-    apply_privacy_defaults()
+    apply_mlflow_environment_defaults()
     import mlflow
 
     mlflow.set_tracking_uri(settings.mlflow_tracking_uri)

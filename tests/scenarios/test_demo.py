@@ -105,3 +105,18 @@ def test_demo_on_postgresql_is_one_setting(tmp_path: Path, postgres: PostgresDat
     client = MlflowClient(tracking_uri=url, registry_uri=url)
     assert str(client.get_model_version_by_alias("credit-default", "champion").version) == "1"
     assert not (tmp_path / "home" / "iml4e.db").exists()
+
+
+def test_wine_case_trains_on_the_bundled_data_and_serves_drifted_traffic(
+    tmp_path: Path,
+) -> None:
+    result = run_iml4e(
+        "--home", str(tmp_path / "home"), "demo", "--case", "wine", "--requests", "40", "--json"
+    )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["model_name"] == "wine-classifier"
+    assert summary["dataset"] == "wine"
+    assert summary["metrics"]["accuracy"] >= 0.85
+    assert summary["requests_logged"] == 40
+    assert summary["live_accuracy_reference"] > 0.8

@@ -1,0 +1,347 @@
+"""The main job: a model from data to served, logged predictions.
+
+collect → validate → version → train → evaluate (gate) → register (alias ``champion``) →
+serve (a real model server process on loopback) → requests, including a drifted batch →
+inference log read back and summarised. Every stage is recorded as a step of a pipeline run.
+The case (``credit`` by default, or ``wine``) decides the data, contract, model and gate.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from iml4e.config import Settings, mask_url
+from iml4e.data.catalog import DatasetVersionInfo, register_dataset_version
+from iml4e.data.contracts import validate_frame
+from iml4e.errors import CheckFailed
+from iml4e.pipelines import PipelineRecorder
+from iml4e.pipelines.training import build_tabular_classifier, classification_metrics, split_frame
+from iml4e.platform import initialize
+from iml4e.ports import find_free_port
+from iml4e.registry import Threshold, register_model_version, require_gate, set_alias
+from iml4e.scenarios.cases import DemoCase, demo_case
+from iml4e.scenarios.traffic import SentRequest, send_rows
+from iml4e.serving import InferenceRecord, read_inference_log
+from iml4e.serving.process import ModelServerProcess
+from iml4e.store import open_store
+from iml4e.tracking import (
+    activate_tracking,
+    connect_tracking,
+    ensure_experiment,
+    log_run_data,
+    log_sklearn_model,
+)
+
+ALIAS = "champion"
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    """Knobs of the main job; ``gate=None`` uses the case's own thresholds."""
+
+    case: str = "credit"
+    rows: int = 20_000
+    requests: int = 300
+    drifted_share: float = 0.2
+    drift: float = 0.8
+    seed: int = 7
+    gate: tuple[Threshold, ...] | None = None
+
+
+@dataclass
+class DemoSummary:
+    """What the main job did, read back from the stores it wrote to."""
+
+    case: str
+    pipeline_run_id: str
+    mlflow_run_id: str
+    experiment: str
+    experiment_id: str
+    dataset: str
+    dataset_version: int
+    dataset_hash: str
+    model_name: str
+    model_version: str
+    alias: str
+    metrics: dict[str, float]
+    requests_sent: int
+    requests_answered: int
+    requests_logged: int
+    live_accuracy_reference: float
+    live_accuracy_drifted: float
+    latency_p50_ms: float
+    latency_p95_ms: float
+    step_seconds: dict[str, float] = field(default_factory=dict)
+    total_seconds: float = 0.0
+    where_to_look: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data for ``--json``."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class _Trained:
+    """What the training stages hand to the summary."""
+
+    experiment_id: str
+    run_id: str
+    dataset: DatasetVersionInfo
+    model_version: str
+    metrics: dict[str, float]
+
+
+def run_demo(
+    settings: Settings,
+    options: DemoOptions | None = None,
+    *,
+    on_step: Callable[[str, str], None] = lambda step, detail: None,
+) -> DemoSummary:
+    """Run the main job end to end on ``settings``' stores; returns the summary.
+
+    Raises :class:`iml4e.registry.GateFailed` (nothing registered or served) when the model
+    misses the gate, :class:`iml4e.data.ContractViolation` when the training data breaks its
+    contract, and :class:`iml4e.errors.CheckFailed` when a request goes unanswered or an
+    answer is missing from the inference log.
+    """
+    options = options or DemoOptions()
+    case = demo_case(options.case)
+    started = time.perf_counter()
+    since = datetime.now(UTC).replace(tzinfo=None) - timedelta(seconds=1)
+    initialize(settings)
+    store = open_store(settings)
+    try:
+        client = connect_tracking(settings, store)
+        params = {
+            "case": case.name,
+            "rows": options.rows,
+            "seed": options.seed,
+            "estimator": case.estimator,
+            "test_size": 0.25,
+        }
+        with PipelineRecorder(store, f"{case.name}-demo", params) as pipeline:
+            trained = _train_and_register(
+                settings, store, client, case, options, pipeline, params, on_step
+            )
+            with pipeline.step("serve"):
+                sent = _serve_and_send(settings, case, options, on_step)
+            with pipeline.step("log"):
+                records = read_inference_log(store, case.model_name, since=since)
+                summary = _summarise(settings, case, pipeline, trained, sent, records)
+                log_run_data(
+                    client,
+                    trained.run_id,
+                    metrics={
+                        "live_accuracy_reference": summary.live_accuracy_reference,
+                        "live_accuracy_drifted": summary.live_accuracy_drifted,
+                        "live_latency_p50_ms": summary.latency_p50_ms,
+                        "live_requests_logged": summary.requests_logged,
+                    },
+                )
+                on_step(
+                    "log",
+                    f"{summary.requests_logged} of {summary.requests_answered} "
+                    "answered requests read back from the inference log",
+                )
+                _require_complete(summary, sent)
+    finally:
+        store.close()
+    summary.step_seconds = dict(pipeline.durations)
+    summary.total_seconds = time.perf_counter() - started
+    return summary
+
+
+def _train_and_register(
+    settings: Settings,
+    store: Any,
+    client: Any,
+    case: DemoCase,
+    options: DemoOptions,
+    pipeline: PipelineRecorder,
+    params: dict[str, Any],
+    on_step: Callable[[str, str], None],
+) -> _Trained:
+    activate_tracking(settings)
+    import mlflow
+
+    with pipeline.step("collect"):
+        frame = case.load(options.rows, options.seed)
+        on_step("collect", f"{len(frame)} rows: {case.title}")
+    with pipeline.step("validate"):
+        validate_frame(frame, case.contract(), source=case.dataset_name)
+        dataset = register_dataset_version(
+            store, case.dataset_name, frame, source=case.source(options.seed)
+        )
+        on_step(
+            "validate",
+            f"contract holds; {case.dataset_name} v{dataset.version} ({dataset.content_hash[:12]})",
+        )
+    experiment_id = ensure_experiment(client, settings, case.model_name)
+    with mlflow.start_run(
+        experiment_id=experiment_id, run_name=f"{case.name}-demo-{pipeline.run_id[:8]}"
+    ) as run:
+        run_id = run.info.run_id
+        pipeline.link_mlflow_run(run_id)
+        with pipeline.step("train"):
+            # Serve-time inputs may miss values: the model takes numeric features as floats,
+            # so its signature accepts NaN in any of them.
+            features = frame.astype({column: "float64" for column in case.numeric_features})
+            split = split_frame(features, case.target, seed=options.seed)
+            model = build_tabular_classifier(
+                case.numeric_features,
+                case.categorical_features,
+                estimator=case.estimator,
+                seed=options.seed,
+            )
+            model.fit(split.x_train, split.y_train)
+            log_run_data(
+                client,
+                run_id,
+                params={**params, **_estimator_params(model)},
+                tags={
+                    "iml4e.pipeline_run": pipeline.run_id,
+                    "iml4e.dataset": f"{case.dataset_name}@{dataset.version}",
+                    "iml4e.dataset_hash": dataset.content_hash,
+                },
+            )
+            on_step("train", f"{len(split.x_train)} rows, {case.estimator.replace('_', ' ')}")
+        with pipeline.step("evaluate"):
+            metrics = classification_metrics(model, split.x_test, split.y_test)
+            log_run_data(client, run_id, metrics=metrics)
+            on_step("evaluate", ", ".join(f"{k} {v:.3f}" for k, v in metrics.items()))
+            gate = options.gate if options.gate is not None else case.gate
+            require_gate(metrics, list(gate), what=f"{case.model_name} candidate")
+            on_step("evaluate", "gate passed: " + "; ".join(map(str, gate)))
+        with pipeline.step("register"):
+            logged = log_sklearn_model(model, split.x_test)
+            version = register_model_version(
+                client,
+                store,
+                name=case.model_name,
+                source=logged.model_uri,
+                run_id=run_id,
+                metrics=metrics,
+                pipeline_run_id=pipeline.run_id,
+                dataset_version_id=dataset.id,
+            )
+            set_alias(client, case.model_name, ALIAS, version.version)
+            on_step("register", f"{case.model_name} version {version.version} is {ALIAS}")
+    return _Trained(experiment_id, run_id, dataset, version.version, metrics)
+
+
+def _serve_and_send(
+    settings: Settings,
+    case: DemoCase,
+    options: DemoOptions,
+    on_step: Callable[[str, str], None],
+) -> list[SentRequest]:
+    drifted_count = round(options.requests * options.drifted_share)
+    reference = case.traffic(options.requests - drifted_count, options.seed + 1, 0.0)
+    drifted = case.traffic(drifted_count, options.seed + 2, options.drift)
+    host = "127.0.0.1"
+    with ModelServerProcess(
+        settings,
+        f"models:/{case.model_name}@{ALIAS}",
+        deployment=case.model_name,
+        host=host,
+        port=find_free_port(host),
+    ) as server:
+        on_step("serve", f"model server ready at {server.url}")
+        sent: list[SentRequest] = []
+        for batch, frame in (("reference", reference), ("drifted", drifted)):
+            if len(frame):
+                sent += send_rows(
+                    server.url,
+                    case.model_name,
+                    frame.drop(columns=[case.target]),
+                    frame[case.target].tolist(),
+                    batch=batch,
+                )
+        on_step(
+            "serve", f"sent {len(sent)} requests ({drifted_count} drifted, drift={options.drift})"
+        )
+    return sent
+
+
+def _summarise(
+    settings: Settings,
+    case: DemoCase,
+    pipeline: PipelineRecorder,
+    trained: _Trained,
+    sent: list[SentRequest],
+    records: list[InferenceRecord],
+) -> DemoSummary:
+    by_id = {record.request_id: record for record in records}
+    answered = [request for request in sent if request.status == 200]
+    logged = [request for request in answered if request.request_id in by_id]
+
+    def accuracy(batch: str) -> float:
+        rows = [r for r in logged if r.batch == batch]
+        hits = sum(1 for r in rows if by_id[r.request_id].outputs[0] == r.label)
+        return hits / len(rows) if rows else float("nan")
+
+    latencies = [by_id[r.request_id].latency_ms for r in logged]
+    p95 = statistics.quantiles(latencies, n=20)[18] if len(latencies) > 1 else float("nan")
+    return DemoSummary(
+        case=case.name,
+        pipeline_run_id=pipeline.run_id,
+        mlflow_run_id=trained.run_id,
+        experiment=case.model_name,
+        experiment_id=trained.experiment_id,
+        dataset=case.dataset_name,
+        dataset_version=trained.dataset.version,
+        dataset_hash=trained.dataset.content_hash,
+        model_name=case.model_name,
+        model_version=trained.model_version,
+        alias=ALIAS,
+        metrics=trained.metrics,
+        requests_sent=len(sent),
+        requests_answered=len(answered),
+        requests_logged=len(logged),
+        live_accuracy_reference=accuracy("reference"),
+        live_accuracy_drifted=accuracy("drifted"),
+        latency_p50_ms=statistics.median(latencies) if latencies else float("nan"),
+        latency_p95_ms=p95,
+        where_to_look={
+            "mlflow_ui": (
+                f"iml4e up, then http://{settings.server_host}:{settings.server_port}/mlflow/"
+            ),
+            "mlflow_cli": (
+                f"MLFLOW_TRACKING_URI={mask_url(settings.mlflow_tracking_uri)} "
+                f"mlflow runs list --experiment-id {trained.experiment_id}"
+            ),
+            "inference_log": str(settings.inference_log_root / case.model_name),
+            "database": mask_url(settings.database_url),
+        },
+    )
+
+
+def _require_complete(summary: DemoSummary, sent: list[SentRequest]) -> None:
+    """Fail the job when a request went unanswered or an answer is missing from the log."""
+    if summary.requests_answered < summary.requests_sent:
+        failed = next(request for request in sent if request.status != 200)
+        raise CheckFailed(
+            f"{summary.requests_sent - summary.requests_answered} of {summary.requests_sent} "
+            f"requests were not answered (first: {failed.request_id} got HTTP {failed.status})",
+            where="serve",
+        )
+    if summary.requests_logged < summary.requests_answered:
+        raise CheckFailed(
+            f"{summary.requests_answered - summary.requests_logged} answered requests are "
+            "missing from the inference log",
+            where="log",
+        )
+
+
+def _estimator_params(model: Any) -> dict[str, Any]:
+    classifier = model.named_steps["classifier"]
+    return {
+        f"classifier.{k}": v
+        for k, v in classifier.get_params().items()
+        if isinstance(v, int | float | str | bool) or v is None
+    }
