@@ -56,6 +56,23 @@ def test_demo_runs_end_to_end_and_again_makes_a_new_version(tmp_path: Path) -> N
     assert run.data.params["rows"] == "3000"
     assert run.data.metrics["live_requests_logged"] == 60
 
+    # Every model leads back to the exact dataset version it was trained on.
+    dataset_input = run.inputs.dataset_inputs[0].dataset
+    assert dataset_input.name == f"credit-applications@{first['dataset_version']}"
+    assert first["dataset_hash"].startswith(dataset_input.digest)
+    assert first["dataset_hash"] in dataset_input.source
+    engine = create_engine(uri)
+    with engine.connect() as connection:
+        hashes = connection.execute(
+            text(
+                "SELECT r.model_version, v.content_hash FROM iml4e_model_record r "
+                "JOIN iml4e_dataset_version v ON v.id = r.dataset_version_id "
+                "WHERE r.model_name = 'credit-default' ORDER BY r.model_version"
+            )
+        ).all()
+    engine.dispose()
+    assert hashes == [("1", first["dataset_hash"]), ("2", first["dataset_hash"])]
+
     # The plain `mlflow` command line sees the demo's runs in the same database.
     experiment = client.get_experiment_by_name("credit-default")
     listed = subprocess.run(

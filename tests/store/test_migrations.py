@@ -93,3 +93,33 @@ def test_sqlite_database_uses_wal(make_settings, tmp_path: Path) -> None:
         assert connection.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
         assert connection.execute(text("PRAGMA busy_timeout")).scalar_one() == 30000
     opened.close()
+
+
+def test_upgrading_an_older_schema_keeps_its_rows(backend_settings: Settings) -> None:
+    from alembic import command
+
+    from iml4e.store.engine import create_store_engine
+    from iml4e.store.migrate import alembic_config
+
+    engine = create_store_engine(backend_settings)
+    with engine.begin() as connection:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+        connection.execute(
+            text(
+                "INSERT INTO iml4e_dataset (name, description, created_at) "
+                "VALUES ('old', '', CURRENT_TIMESTAMP)"
+            )
+        )
+    with engine.connect() as connection:
+        assert current_revision(connection) == "0001"
+    engine.dispose()
+    upgraded = open_store(backend_settings)
+    with upgraded.engine.connect() as connection:
+        assert current_revision(connection) == head_revision()
+        columns = {c["name"] for c in inspect(connection).get_columns("iml4e_dataset_version")}
+    with upgraded.session() as session:
+        assert session.scalars(select(Dataset.name)).all() == ["old"]
+    upgraded.close()
+    assert {"profile", "contract", "snapshot_uri"} <= columns

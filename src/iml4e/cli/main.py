@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from iml4e import __version__
-from iml4e.cli import commands_demo, commands_platform, commands_serving
+from iml4e.cli import commands_data, commands_demo, commands_platform, commands_serving
 from iml4e.cli.context import CliState
 from iml4e.cli.output import print_error
 from iml4e.errors import BadInput, CheckFailed, Iml4eError
@@ -58,6 +58,7 @@ def root(
 
 commands_platform.register(app)
 commands_demo.register(app)
+commands_data.register(app)
 commands_serving.register(app)
 
 

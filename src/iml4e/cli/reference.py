@@ -25,11 +25,19 @@ def render_cli_reference() -> str:
     """The Markdown reference of every command, argument and option."""
     root = typer.main.get_command(app)
     lines = [HEADER, "## Global options", "", *_parameter_table(root)]
-    for name in root.list_commands(None):  # type: ignore[attr-defined]
-        command = root.get_command(None, name)  # type: ignore[attr-defined]
-        lines += [f"## `iml4e {name}`", "", (command.help or "").strip(), ""]
-        lines += _parameter_table(command)
+    lines += _commands(root, "iml4e")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _commands(group: Any, prefix: str) -> list[str]:
+    lines: list[str] = []
+    for name in group.list_commands(None):
+        command = group.get_command(None, name)
+        lines += [f"## `{prefix} {name}`", "", (command.help or "").strip(), ""]
+        lines += _parameter_table(command)
+        if hasattr(command, "list_commands"):  # a group such as `iml4e data`
+            lines += _commands(command, f"{prefix} {name}")
+    return lines
 
 
 def _parameter_table(command: Any) -> list[str]:

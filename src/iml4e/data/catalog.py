@@ -1,8 +1,9 @@
 """The dataset catalog: named datasets with numbered, content-hashed versions in the store.
 
-A version records what a frame was (rows, columns and dtypes, a content hash) and where it came
-from; the frame itself lives wherever its source says. Registering the same content twice in a
-row returns the existing version, so pipelines can register their inputs on every run.
+A version records what a frame was (rows, columns and dtypes, a content hash), where it came
+from, and optionally its profile, its contract and an immutable Parquet snapshot of the data
+(:mod:`iml4e.data.snapshots`). Registering the same content twice in a row returns the existing
+version, so pipelines can register their inputs on every run. Versions are never changed.
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from iml4e.data.errors import DatasetNotFound, InvalidArgument
+from iml4e.data.snapshots import SnapshotStore
 from iml4e.store import Store, StoreError
 from iml4e.store.models import Dataset, DatasetVersion
 
@@ -49,6 +52,9 @@ class DatasetVersionInfo:
     source: str
     columns: dict[str, str] = field(hash=False)
     created_at: datetime
+    profile: dict[str, Any] | None = field(default=None, hash=False, repr=False)
+    contract: str | None = field(default=None, repr=False)
+    snapshot_uri: str | None = None
 
 
 def content_hash(frame: pd.DataFrame) -> str:
@@ -76,7 +82,15 @@ def content_hash(frame: pd.DataFrame) -> str:
 
 
 def register_dataset_version(
-    store: Store, name: str, frame: pd.DataFrame, *, source: str, description: str = ""
+    store: Store,
+    name: str,
+    frame: pd.DataFrame,
+    *,
+    source: str,
+    description: str = "",
+    profile: dict[str, Any] | None = None,
+    contract: str | None = None,
+    snapshots: SnapshotStore | None = None,
 ) -> DatasetVersionInfo:
     """Record ``frame`` as the next version of dataset ``name`` and return that version.
 
@@ -85,6 +99,10 @@ def register_dataset_version(
     registering is idempotent; content equal to an *older* version becomes a new version.
     ``source`` says where the frame came from (a path, a URI, a query, a generator call);
     ``description`` is kept on the dataset when it is first created.
+
+    ``profile`` (a :class:`~iml4e.data.profile.DatasetProfile` as a dict) and ``contract``
+    (contract YAML) are kept with a new version; with ``snapshots`` the data itself is stored
+    as Parquet before the version is recorded, so a version never points at missing data.
 
     Safe to call from several processes at once: the store's unique constraint on
     (dataset, version) rejects a duplicate number and the loser retries with the next one.
@@ -97,6 +115,10 @@ def register_dataset_version(
         raise InvalidArgument("must be a string", where="description")
     digest = content_hash(frame)
     columns = {str(column): str(dtype) for column, dtype in frame.dtypes.items()}
+    newest = _newest_version(store, name)
+    if newest is not None and newest.content_hash == digest:
+        return newest
+    snapshot_uri = None if snapshots is None else snapshots.write(name, digest, frame)
     for attempt in range(MAX_REGISTER_ATTEMPTS):
         try:
             return _register_once(
@@ -108,6 +130,7 @@ def register_dataset_version(
                 columns=columns,
                 source=source,
                 description=description,
+                extras={"profile": profile, "contract": contract, "snapshot_uri": snapshot_uri},
             )
         except IntegrityError:
             pass  # another writer took the version number (or created the dataset) first
@@ -168,6 +191,24 @@ def list_dataset_versions(store: Store, name: str | None = None) -> list[Dataset
         return [_info(row, dataset_name) for row, dataset_name in session.execute(query)]
 
 
+def read_dataset_version(info: DatasetVersionInfo) -> pd.DataFrame:
+    """The data of a version, read back from its snapshot exactly as it was registered."""
+    if info.snapshot_uri is None:
+        raise InvalidArgument(
+            f"{info.name}@{info.version} was registered without a snapshot of its data; "
+            f"its source was {info.source}",
+            where=f"{info.name}@{info.version}",
+        )
+    return SnapshotStore.read_uri(info.snapshot_uri)
+
+
+def _newest_version(store: Store, name: str) -> DatasetVersionInfo | None:
+    try:
+        return get_dataset_version(store, name)
+    except DatasetNotFound:
+        return None
+
+
 def check_dataset_name(name: str) -> str:
     """``name`` if it is a valid dataset name: 1-200 of ``A-Z a-z 0-9 . _ -``.
 
@@ -198,6 +239,7 @@ def _register_once(
     columns: dict[str, str],
     source: str,
     description: str,
+    extras: dict[str, Any],
 ) -> DatasetVersionInfo:
     with store.session() as session:
         dataset = session.scalar(select(Dataset).where(Dataset.name == name))
@@ -221,6 +263,7 @@ def _register_once(
             n_columns=n_columns,
             source=source,
             columns=columns,
+            **extras,
         )
         session.add(row)
         session.flush()
@@ -247,6 +290,9 @@ def _info(row: DatasetVersion, name: str) -> DatasetVersionInfo:
         source=row.source,
         columns=dict(row.columns),
         created_at=created_at,
+        profile=row.profile,
+        contract=row.contract,
+        snapshot_uri=row.snapshot_uri,
     )
 
 

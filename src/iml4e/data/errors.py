@@ -84,3 +84,15 @@ class ContractViolation(CheckFailed, DataError):
         super().__init__(
             f"{count} data contract violation{'s' if count != 1 else ''}: {lines}", where=where
         )
+
+
+class ContractFileError(BadInput, DataError):
+    """A contract file cannot be read, parsed or turned into a schema; ``where`` is the file."""
+
+
+class DataSourceError(BadInput, DataError):
+    """A data source cannot be opened or read.
+
+    ``where`` is the source as the connector describes it (passwords masked); the message says
+    what is wrong with it: a missing file, an unknown table, an HTTP status, a malformed line.
+    """

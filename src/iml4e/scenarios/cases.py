@@ -25,13 +25,11 @@ class DemoCase:
     categorical_features: tuple[str, ...]
     estimator: str
     gate: tuple[Threshold, ...]
-    load: Callable[[int, int], pd.DataFrame]
-    """(rows, seed) → the training frame (a case with fixed data ignores ``rows``)."""
+    source: Callable[[int, int], str]
+    """(rows, seed) → the connector source of the training data (fixed data ignores both)."""
     traffic: Callable[[int, int, float], pd.DataFrame]
     """(rows, seed, drift) → labelled rows to send to the server."""
     contract: Callable[[], Any]
-    source: Callable[[int], str]
-    """seed → where the data came from, recorded with the dataset version."""
 
 
 def _credit() -> DemoCase:
@@ -53,10 +51,9 @@ def _credit() -> DemoCase:
         categorical_features=tuple(CATEGORICAL_FEATURES),
         estimator="hist_gradient_boosting",
         gate=(Threshold("roc_auc", ">=", 0.75), Threshold("accuracy", ">=", 0.70)),
-        load=lambda rows, seed: credit_applications(rows, seed=seed),
+        source=lambda rows, seed: f"builtin:credit?rows={rows}&seed={seed}",
         traffic=lambda rows, seed, drift: credit_applications(rows, seed=seed, drift=drift),
         contract=credit_application_schema,
-        source=lambda seed: f"iml4e.data.synthetic.credit_applications(seed={seed})",
     )
 
 
@@ -75,12 +72,11 @@ def _wine() -> DemoCase:
         categorical_features=(),
         estimator="logistic_regression",
         gate=(Threshold("accuracy", ">=", 0.85), Threshold("roc_auc", ">=", 0.90)),
-        load=lambda _rows, _seed: wine(),
+        source=lambda _rows, _seed: "builtin:wine",
         traffic=lambda rows, seed, drift: resample_with_drift(
             wine(), rows, seed=seed, drift=drift, exclude=[TARGET_COLUMN]
         ),
         contract=wine_schema,
-        source=lambda _seed: "sklearn.datasets.load_wine",
     )
 
 

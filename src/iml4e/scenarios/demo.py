@@ -16,8 +16,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from iml4e.config import Settings, mask_url
-from iml4e.data.catalog import DatasetVersionInfo, register_dataset_version
-from iml4e.data.contracts import validate_frame
+from iml4e.data.catalog import DatasetVersionInfo
+from iml4e.data.connectors import open_source
+from iml4e.data.ingest import register_frame
 from iml4e.errors import CheckFailed
 from iml4e.pipelines import PipelineRecorder
 from iml4e.pipelines.training import build_tabular_classifier, classification_metrics, split_frame
@@ -33,6 +34,7 @@ from iml4e.tracking import (
     activate_tracking,
     connect_tracking,
     ensure_experiment,
+    log_dataset_input,
     log_run_data,
     log_sklearn_model,
 )
@@ -170,12 +172,18 @@ def _train_and_register(
     import mlflow
 
     with pipeline.step("collect"):
-        frame = case.load(options.rows, options.seed)
-        on_step("collect", f"{len(frame)} rows: {case.title}")
+        connector = open_source(case.source(options.rows, options.seed))
+        frame = connector.read()
+        on_step("collect", f"{len(frame)} rows from {connector.source}: {case.title}")
     with pipeline.step("validate"):
-        validate_frame(frame, case.contract(), source=case.dataset_name)
-        dataset = register_dataset_version(
-            store, case.dataset_name, frame, source=case.source(options.seed)
+        dataset = register_frame(
+            settings,
+            store,
+            frame,
+            name=case.dataset_name,
+            source=connector.source,
+            contract=case.contract(),
+            target=case.target,
         )
         on_step(
             "validate",
@@ -187,6 +195,13 @@ def _train_and_register(
     ) as run:
         run_id = run.info.run_id
         pipeline.link_mlflow_run(run_id)
+        log_dataset_input(
+            frame,
+            name=f"{case.dataset_name}@{dataset.version}",
+            content_hash=dataset.content_hash,
+            source=dataset.snapshot_uri or connector.source,
+            target=case.target,
+        )
         with pipeline.step("train"):
             # Serve-time inputs may miss values: the model takes numeric features as floats,
             # so its signature accepts NaN in any of them.

@@ -62,6 +62,9 @@ class DatasetVersion(Base):
     n_columns: Mapped[int]
     source: Mapped[str] = mapped_column(Text)
     columns: Mapped[dict[str, Any]] = mapped_column(JSON)
+    profile: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    contract: Mapped[str | None] = mapped_column(Text)
+    snapshot_uri: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     dataset: Mapped[Dataset] = relationship(back_populates="versions")

@@ -11,6 +11,7 @@ from iml4e.tracking.client import (
     connect_tracking,
     ensure_experiment,
 )
+from iml4e.tracking.datasets import log_dataset_input
 from iml4e.tracking.environment import apply_mlflow_environment_defaults
 from iml4e.tracking.models import log_sklearn_model
 
@@ -20,6 +21,7 @@ __all__ = [
     "apply_mlflow_environment_defaults",
     "connect_tracking",
     "ensure_experiment",
+    "log_dataset_input",
     "log_run_data",
     "log_sklearn_model",
 ]

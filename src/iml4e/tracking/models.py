@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -40,7 +41,11 @@ def log_sklearn_model(
     import mlflow.sklearn
     from mlflow.models import infer_signature
 
-    signature = infer_signature(features, model.predict(features))
+    with warnings.catch_warnings():
+        # MLflow hints that integer columns cannot hold missing values; the outputs here are
+        # class labels, and numeric inputs are passed as floats by the callers that need NaN.
+        warnings.filterwarnings("ignore", message=".*Inferred schema contains integer column.*")
+        signature = infer_signature(features, model.predict(features))
     return mlflow.sklearn.log_model(
         model,
         name=name,
