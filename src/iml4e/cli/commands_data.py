@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from iml4e.cli.context import cli_state
 from iml4e.cli.output import console, print_json, print_table
+
+if TYPE_CHECKING:
+    from iml4e.data.ingest import LoadedData
 
 data_app = typer.Typer(
     name="data", help="Collect, analyze, validate and version datasets.", no_args_is_help=True
@@ -36,6 +39,17 @@ def _store(ctx: typer.Context):
     settings = cli_state(ctx).resolve().settings
     initialize(settings)
     return settings, open_store(settings)
+
+
+def _load(ctx: typer.Context, data: str, **options: Any) -> LoadedData:
+    """A catalog version or a source, read with the connector options that were given."""
+    from iml4e.data.ingest import load_data
+
+    _, store = _store(ctx)
+    try:
+        return load_data(store, data, **_connector_options(**options))
+    finally:
+        store.close()
 
 
 def _version_row(info: Any) -> dict[str, Any]:
@@ -274,21 +288,12 @@ def profile(
     json: JsonOption = False,
 ) -> None:
     """Profile data: per-column statistics, histograms, categories, duplicates, correlations."""
-    from iml4e.data.ingest import load_data
     from iml4e.data.profile import profile_frame
     from iml4e.data.profile_html import render_profile_html
 
-    _, store = _store(ctx)
-    try:
-        loaded = load_data(
-            store,
-            data,
-            **_connector_options(
-                format=format, delimiter=delimiter, encoding=encoding, query=query, table=table
-            ),
-        )
-    finally:
-        store.close()
+    loaded = _load(
+        ctx, data, format=format, delimiter=delimiter, encoding=encoding, query=query, table=table
+    )
     result = profile_frame(loaded.frame, target=target)
     if html is not None:
         html.parent.mkdir(parents=True, exist_ok=True)
@@ -328,21 +333,12 @@ def validate(
     from iml4e.data.contract_files import contract_from_yaml, load_contract
     from iml4e.data.contracts import validate_frame
     from iml4e.data.errors import ContractViolation
-    from iml4e.data.ingest import load_data
     from iml4e.data.quality import find_duplicate_rows
     from iml4e.errors import BadInput
 
-    _, store = _store(ctx)
-    try:
-        loaded = load_data(
-            store,
-            data,
-            **_connector_options(
-                format=format, delimiter=delimiter, encoding=encoding, query=query, table=table
-            ),
-        )
-    finally:
-        store.close()
+    loaded = _load(
+        ctx, data, format=format, delimiter=delimiter, encoding=encoding, query=query, table=table
+    )
     if contract is not None:
         schema = load_contract(contract)
     elif loaded.version is not None and loaded.version.contract:
@@ -394,13 +390,8 @@ def infer_contract_command(
 ) -> None:
     """Infer a contract (dtypes, nullability, ranges, categories) and save it for editing."""
     from iml4e.data.contract_files import infer_contract, save_contract
-    from iml4e.data.ingest import load_data
 
-    _, store = _store(ctx)
-    try:
-        loaded = load_data(store, data)
-    finally:
-        store.close()
+    loaded = _load(ctx, data)
     schema = infer_contract(
         loaded.frame, name=out.stem, max_categories=max_categories, optional=tuple(optional or ())
     )
@@ -418,14 +409,9 @@ def overlap(
     json: JsonOption = False,
 ) -> None:
     """Find test rows that also occur in the training data (leakage); exit 1 if any."""
-    from iml4e.data.ingest import load_data
     from iml4e.data.quality import find_train_test_overlap
 
-    _, store = _store(ctx)
-    try:
-        train_data, test_data = load_data(store, train), load_data(store, test)
-    finally:
-        store.close()
+    train_data, test_data = _load(ctx, train), _load(ctx, test)
     report = find_train_test_overlap(train_data.frame, test_data.frame, columns=column or None)
     if json:
         print_json(asdict(report))

@@ -9,11 +9,11 @@ the identical frame, and frames that differ only in ``drift`` share their random
 from __future__ import annotations
 
 import math
-from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
 
+from iml4e.data.arguments import check_drift, check_whole
 from iml4e.data.errors import InvalidArgument
 
 START = pd.Timestamp("2024-01-01 00:00", tz="UTC")  # a Monday
@@ -69,16 +69,16 @@ def iot_sensor_readings(
     ``hours`` or ``freq_minutes`` that are not whole numbers >= 1 (``freq_minutes`` at most a
     day and at most ``hours``), a negative ``seed``, or a ``drift`` outside [0, 1].
     """
-    n_sensors = _check_whole("sensors", sensors, minimum=1)
-    n_hours = _check_whole("hours", hours, minimum=1)
-    step = _check_whole("freq_minutes", freq_minutes, minimum=1)
+    n_sensors = check_whole("sensors", sensors, minimum=1)
+    n_hours = check_whole("hours", hours, minimum=1)
+    step = check_whole("freq_minutes", freq_minutes, minimum=1)
     if step > MINUTES_PER_DAY or step > n_hours * 60:
         raise InvalidArgument(
             f"must be at most a day and at most hours * 60, got {freq_minutes!r}",
             where="freq_minutes",
         )
-    drift = _check_drift(drift)
-    rng = np.random.default_rng(_check_whole("seed", seed, minimum=0))
+    drift = check_drift(drift)
+    rng = np.random.default_rng(check_whole("seed", seed, minimum=0))
     n_steps = n_hours * 60 // step
     shape = (n_steps, n_sensors)
 
@@ -179,20 +179,3 @@ def _ar1_noise(shocks: np.ndarray, phi: float) -> np.ndarray:
         previous = series[:, start - 1][:, None, :]
         series[:, start : start + length] = powers[None, :, None] * (previous + gain * weighted)
     return series
-
-
-def _check_whole(name: str, value: int, *, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
-        raise InvalidArgument(f"must be a whole number >= {minimum}, got {value!r}", where=name)
-    return int(value)
-
-
-def _check_drift(drift: float) -> float:
-    if (
-        isinstance(drift, bool)
-        or not isinstance(drift, Real)
-        or not math.isfinite(drift)
-        or not 0.0 <= drift <= 1.0
-    ):
-        raise InvalidArgument(f"must be a number in [0, 1], got {drift!r}", where="drift")
-    return float(drift)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from iml4e.data.arguments import check_drift, check_whole
 from iml4e.data.errors import InvalidArgument
 
 DEFAULT_NOISE = 0.05
@@ -30,10 +31,8 @@ def resample_with_drift(
     input distribution a drift test must notice. Values stay positive where the column was.
     Columns in ``exclude`` (e.g. the label) are copied unchanged. Deterministic per ``seed``.
     """
-    if not isinstance(n_rows, int) or n_rows < 1:
-        raise InvalidArgument(f"must be a positive whole number, got {n_rows!r}", where="n_rows")
-    if not 0.0 <= drift <= 1.0:
-        raise InvalidArgument(f"must be between 0 and 1, got {drift!r}", where="drift")
+    n_rows = check_whole("n_rows", n_rows, minimum=1)
+    drift = check_drift(drift)
     if frame.empty:
         raise InvalidArgument("cannot resample an empty frame", where="frame")
     rng = np.random.default_rng(seed)

@@ -10,11 +10,12 @@ only in ``drift`` share their random draws (row *i* is "the same applicant", shi
 from __future__ import annotations
 
 import math
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 import pandas as pd
 
+from iml4e.data.arguments import check_drift, check_whole
 from iml4e.data.errors import InvalidArgument
 
 TARGET = "default"
@@ -115,8 +116,8 @@ def credit_applications(n_rows: int, *, seed: int = 0, drift: float = 0.0) -> pd
     non-integer ``n_rows`` or ``seed``, or a ``drift`` outside [0, 1].
     """
     n = _check_count(n_rows)
-    drift = _check_drift(drift)
-    rng = np.random.default_rng(_check_seed(seed))
+    drift = check_drift(drift)
+    rng = np.random.default_rng(check_whole("seed", seed, minimum=0))
 
     age = np.clip(np.rint(rng.normal(42.0 - 8.0 * drift, 12.0, n)), 18, 80).astype(np.int64)
     is_female = rng.random(n) < _FEMALE_P
@@ -196,20 +197,3 @@ def _check_count(n_rows: int) -> int:
     if isinstance(n_rows, bool) or not isinstance(n_rows, Integral) or n_rows < 0:
         raise InvalidArgument(f"must be a whole number >= 0, got {n_rows!r}", where="n_rows")
     return int(n_rows)
-
-
-def _check_seed(seed: int) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, Integral) or seed < 0:
-        raise InvalidArgument(f"must be a whole number >= 0, got {seed!r}", where="seed")
-    return int(seed)
-
-
-def _check_drift(drift: float) -> float:
-    if (
-        isinstance(drift, bool)
-        or not isinstance(drift, Real)
-        or not math.isfinite(drift)
-        or not 0.0 <= drift <= 1.0
-    ):
-        raise InvalidArgument(f"must be a number in [0, 1], got {drift!r}", where="drift")
-    return float(drift)
