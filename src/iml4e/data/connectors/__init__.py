@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from importlib import import_module
+from typing import Any
 
 import pandas as pd
 
@@ -131,27 +132,6 @@ def open_source(
     return CheckedConnector(backend)
 
 
-def read_source(
-    source: str,
-    *,
-    format: str | None = None,
-    delimiter: str | None = None,
-    encoding: str | None = None,
-    query: str | None = None,
-    table: str | None = None,
-    timeout: float = 30.0,
-    retries: int = 3,
-    checksum: str | None = None,
-) -> pd.DataFrame:
-    """``open_source(source, …).read()``: the whole source as one frame."""
-    return open_source(
-        source,
-        format=format,
-        delimiter=delimiter,
-        encoding=encoding,
-        query=query,
-        table=table,
-        timeout=timeout,
-        retries=retries,
-        checksum=checksum,
-    ).read()
+def read_source(source: str, **options: Any) -> pd.DataFrame:
+    """``open_source(source, **options).read()``: the whole source as one frame."""
+    return open_source(source, **options).read()
