@@ -24,7 +24,7 @@ def _demo(home: Path, *extra: str, env: dict[str, str] | None = None) -> dict:
     return json.loads(result.stdout)
 
 
-def test_demo_runs_end_to_end_and_again_makes_a_new_version(tmp_path: Path) -> None:
+def test_demo_runs_end_to_end_and_again_is_answered_from_the_cache(tmp_path: Path) -> None:
     home = tmp_path / "home"
     first = _demo(home)
     assert first["requests_sent"] == first["requests_answered"] == first["requests_logged"] == 60
@@ -33,27 +33,41 @@ def test_demo_runs_end_to_end_and_again_makes_a_new_version(tmp_path: Path) -> N
     assert 0.5 < first["live_accuracy_reference"] <= 1.0
     assert set(first["step_seconds"]) == {
         "collect",
-        "validate",
+        "version_dataset",
+        "split_data",
         "train",
         "evaluate",
         "register",
         "serve",
-        "log",
     }
+    assert first["cache_hits"] == 0
 
+    # Same data, same code, same parameters: every training step comes from the cache, no
+    # new version is registered, and the champion is served again.
     second = _demo(home)
-    assert second["model_version"] == "2"
-    assert second["dataset_version"] == first["dataset_version"]  # same data, same version
+    assert second["cache_hits"] == 6
+    assert second["model_version"] == "1"
+    assert second["pipeline_run_id"] != first["pipeline_run_id"]
+    assert second["dataset_version"] == first["dataset_version"]
     assert second["dataset_hash"] == first["dataset_hash"]
+    assert second["requests_logged"] == 60
+
+    # A different seed is different data: a new dataset version and model version 2.
+    third = _demo(home, "--seed", "11")
+    assert third["cache_hits"] == 0
+    assert third["model_version"] == "2"
+    assert third["dataset_version"] == first["dataset_version"] + 1
 
     uri = f"sqlite:///{home / 'iml4e.db'}"
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     champion = client.get_model_version_by_alias("credit-default", "champion")
     assert str(champion.version) == "2"
-    assert champion.run_id == second["mlflow_run_id"]
-    run = client.get_run(first["mlflow_run_id"])
-    assert run.data.metrics["roc_auc"] == pytest.approx(first["metrics"]["roc_auc"])
-    assert run.data.params["rows"] == "3000"
+    assert champion.run_id == third["mlflow_run_id"]
+    run = client.get_run(first["mlflow_run_id"])  # the register step's run holds the model
+    assert run.data.tags["mlflow.parentRunId"] == first["pipeline_mlflow_run_id"]
+    parent = client.get_run(first["pipeline_mlflow_run_id"])
+    assert parent.data.metrics["roc_auc"] == pytest.approx(first["metrics"]["roc_auc"])
+    assert parent.data.params["rows"] == "3000"
     assert run.data.metrics["live_requests_logged"] == 60
 
     # Every model leads back to the exact dataset version it was trained on.
@@ -71,7 +85,20 @@ def test_demo_runs_end_to_end_and_again_makes_a_new_version(tmp_path: Path) -> N
             )
         ).all()
     engine.dispose()
-    assert hashes == [("1", first["dataset_hash"]), ("2", first["dataset_hash"])]
+    assert hashes == [("1", first["dataset_hash"]), ("2", third["dataset_hash"])]
+
+    # The CLI walks from the served model back to the dataset version and the step code.
+    lineage = run_iml4e("--home", str(home), "lineage", "credit-default@1", "--json")
+    assert lineage.returncode == 0, lineage.stderr
+    graph = json.loads(lineage.stdout)
+    datasets = [node for node in graph["nodes"] if node["kind"] == "dataset"]
+    assert [node["details"]["content_hash"] for node in datasets] == [first["dataset_hash"]]
+    steps = {node["details"]["name"] for node in graph["nodes"] if node["kind"] == "step"}
+    assert steps == {"collect", "version_dataset", "split_data", "train", "evaluate", "register"}
+    shown = run_iml4e("--home", str(home), "lineage", "credit-default@1")
+    assert shown.returncode == 0 and f"credit-applications@{first['dataset_version']}" in (
+        shown.stdout
+    )
 
     # The plain `mlflow` command line sees the demo's runs in the same database.
     experiment = client.get_experiment_by_name("credit-default")
@@ -92,7 +119,7 @@ def test_demo_runs_end_to_end_and_again_makes_a_new_version(tmp_path: Path) -> N
     )
     assert listed.returncode == 0, listed.stderr
     assert first["mlflow_run_id"] in listed.stdout
-    assert second["mlflow_run_id"] in listed.stdout
+    assert third["pipeline_mlflow_run_id"] in listed.stdout
 
 
 def test_gate_blocks_registration_and_serving(tmp_path: Path) -> None:
@@ -100,6 +127,7 @@ def test_gate_blocks_registration_and_serving(tmp_path: Path) -> None:
     result = run_iml4e("--home", str(home), "demo", *SMALL, "--gate", "roc_auc>=0.999")
     assert result.returncode == 1
     assert "gate not met: roc_auc >= 0.999" in result.stderr
+    assert "step evaluate" in result.stderr
     assert "Traceback" not in result.stderr
     uri = f"sqlite:///{home / 'iml4e.db'}"
     assert MlflowClient(tracking_uri=uri, registry_uri=uri).search_registered_models() == []

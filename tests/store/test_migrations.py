@@ -123,3 +123,25 @@ def test_upgrading_an_older_schema_keeps_its_rows(backend_settings: Settings) ->
         assert session.scalars(select(Dataset.name)).all() == ["old"]
     upgraded.close()
     assert {"profile", "contract", "snapshot_uri"} <= columns
+
+
+def test_migrations_create_exactly_the_tables_the_models_declare(store: Store) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from iml4e.store.models import Base
+
+    with store.engine.connect() as connection:
+        context = MigrationContext.configure(
+            connection,
+            opts={"include_name": _ours},
+        )
+        differences = compare_metadata(context, Base.metadata)
+    assert differences == []
+
+
+def _ours(name: str | None, kind: str, parent: object) -> bool:
+    """Compare iml4e's tables, not MLflow's nor the migration history table."""
+    if kind != "table":
+        return True
+    return bool(name) and name.startswith("iml4e_") and name != "iml4e_alembic_version"

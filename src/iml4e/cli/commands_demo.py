@@ -30,15 +30,25 @@ def demo(
             "the case's gate)."
         ),
     ] = None,
+    executor: Annotated[
+        str | None,
+        typer.Option(help="Where the training pipeline runs: local, local:N, ray, ray://…"),
+    ] = None,
     json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
-    """Run the main job: data, validation, training, gate, registry, serving, inference log."""
+    """Run the main job: the training pipeline (cached), then serving and the inference log."""
     from iml4e.registry import parse_threshold
     from iml4e.scenarios.demo import DemoOptions, run_demo
 
     thresholds = tuple(parse_threshold(text) for text in gate) if gate else None
     options = DemoOptions(
-        case=case, rows=rows, requests=requests, drift=drift, seed=seed, gate=thresholds
+        case=case,
+        rows=rows,
+        requests=requests,
+        drift=drift,
+        seed=seed,
+        gate=thresholds,
+        executor=executor,
     )
     settings = cli_state(ctx).resolve().settings
 
@@ -54,7 +64,10 @@ def demo(
         f"iml4e demo --case {summary.case}: summary",
         ["what", "value"],
         [
-            ("pipeline run", summary.pipeline_run_id),
+            (
+                "pipeline run",
+                f"{summary.pipeline_run_id} ({summary.cache_hits} steps from the cache)",
+            ),
             ("MLflow run", f"{summary.mlflow_run_id} (experiment {summary.experiment})"),
             (
                 "dataset",

@@ -12,7 +12,13 @@ from typing import Annotated
 import typer
 
 from iml4e import __version__
-from iml4e.cli import commands_data, commands_demo, commands_platform, commands_serving
+from iml4e.cli import (
+    commands_data,
+    commands_demo,
+    commands_pipelines,
+    commands_platform,
+    commands_serving,
+)
 from iml4e.cli.context import CliState
 from iml4e.cli.output import print_error
 from iml4e.errors import BadInput, CheckFailed, Iml4eError
@@ -59,6 +65,7 @@ def root(
 commands_platform.register(app)
 commands_demo.register(app)
 commands_data.register(app)
+commands_pipelines.register(app)
 commands_serving.register(app)
 
 

@@ -161,6 +161,9 @@ def _fill_defaults(values: dict[str, Any], sources: dict[str, str], cwd: Path) -
     )
     default("sqlite_busy_timeout_ms", 30_000)
     default("user", _current_user(), "default (login name)")
+    default("pipeline_executor", "local")
+    default("pipeline_workers", 0, "default (0: one per CPU)")
+    default("ray_address", "", "default (empty: start Ray on this machine)")
 
 
 def _check_database_url(url: str, source: str) -> None:

@@ -35,6 +35,15 @@ class Settings(BaseModel):
         ge=0, description="How long a SQLite writer waits for a lock before failing."
     )
     user: str = Field(description="Who acts, recorded in registry events until logins exist.")
+    pipeline_executor: str = Field(
+        description="Where pipeline steps run: `local`, `local:N` (N threads), `ray` or `ray://…`."
+    )
+    pipeline_workers: int = Field(
+        ge=0, description="Steps the local executor runs at once (0: one per CPU)."
+    )
+    ray_address: str = Field(
+        description="Ray cluster the `ray` executor joins (empty: start Ray on this machine)."
+    )
 
     @property
     def is_sqlite(self) -> bool:

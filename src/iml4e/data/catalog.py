@@ -13,6 +13,7 @@ import json
 import random
 import re
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -189,6 +190,20 @@ def list_dataset_versions(store: Store, name: str | None = None) -> list[Dataset
                 raise DatasetNotFound(f"no dataset named {name!r}", where=name)
             query = query.where(Dataset.name == name)
         return [_info(row, dataset_name) for row, dataset_name in session.execute(query)]
+
+
+def dataset_versions_by_id(store: Store, ids: Iterable[int]) -> dict[int, DatasetVersionInfo]:
+    """The versions with these catalog ids (unknown ids are left out), keyed by id."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    query = (
+        select(DatasetVersion, Dataset.name)
+        .join(Dataset, DatasetVersion.dataset_id == Dataset.id)
+        .where(DatasetVersion.id.in_(wanted))
+    )
+    with store.session() as session:
+        return {row.id: _info(row, name) for row, name in session.execute(query)}
 
 
 def read_dataset_version(info: DatasetVersionInfo) -> pd.DataFrame:

@@ -1,9 +1,10 @@
 """The main job: a model from data to served, logged predictions.
 
-collect → validate → version → train → evaluate (gate) → register (alias ``champion``) →
-serve (a real model server process on loopback) → requests, including a drifted batch →
-inference log read back and summarised. Every stage is recorded as a step of a pipeline run.
-The case (``credit`` by default, or ``wine``) decides the data, contract, model and gate.
+The training pipeline (collect → version → split → train → evaluate (gate) → register,
+alias ``champion``; :mod:`iml4e.scenarios.training`) → serve (a real model server process
+on loopback) → requests, including a drifted batch → inference log read back and
+summarised. The case (``credit`` by default, or ``wine``) decides the data, contract, model
+and gate.
 """
 
 from __future__ import annotations
@@ -17,29 +18,18 @@ from typing import Any
 
 from iml4e.config import Settings, mask_url
 from iml4e.data.catalog import DatasetVersionInfo
-from iml4e.data.connectors import open_source
-from iml4e.data.ingest import register_frame
 from iml4e.errors import CheckFailed
-from iml4e.pipelines import PipelineRecorder
-from iml4e.pipelines.training import build_tabular_classifier, classification_metrics, split_frame
+from iml4e.pipelines import PipelineRunResult, run_pipeline
 from iml4e.platform import initialize
 from iml4e.ports import find_free_port
-from iml4e.registry import Threshold, register_model_version, require_gate, set_alias
+from iml4e.registry import Threshold
 from iml4e.scenarios.cases import DemoCase, demo_case
 from iml4e.scenarios.traffic import SentRequest, send_rows
+from iml4e.scenarios.training import ALIAS, train_case
 from iml4e.serving import InferenceRecord, read_inference_log
 from iml4e.serving.process import ModelServerProcess
 from iml4e.store import open_store
-from iml4e.tracking import (
-    activate_tracking,
-    connect_tracking,
-    ensure_experiment,
-    log_dataset_input,
-    log_run_data,
-    log_sklearn_model,
-)
-
-ALIAS = "champion"
+from iml4e.tracking import connect_tracking, log_run_data
 
 
 @dataclass(frozen=True)
@@ -53,6 +43,7 @@ class DemoOptions:
     drift: float = 0.8
     seed: int = 7
     gate: tuple[Threshold, ...] | None = None
+    executor: str | None = None
 
 
 @dataclass
@@ -62,6 +53,7 @@ class DemoSummary:
     case: str
     pipeline_run_id: str
     mlflow_run_id: str
+    pipeline_mlflow_run_id: str
     experiment: str
     experiment_id: str
     dataset: str
@@ -79,6 +71,7 @@ class DemoSummary:
     latency_p50_ms: float
     latency_p95_ms: float
     step_seconds: dict[str, float] = field(default_factory=dict)
+    cache_hits: int = 0
     total_seconds: float = 0.0
     where_to_look: dict[str, str] = field(default_factory=dict)
 
@@ -89,13 +82,26 @@ class DemoSummary:
 
 @dataclass(frozen=True)
 class _Trained:
-    """What the training stages hand to the summary."""
+    """What the training pipeline hands to the summary."""
 
     experiment_id: str
     run_id: str
+    pipeline_mlflow_run_id: str
     dataset: DatasetVersionInfo
     model_version: str
     metrics: dict[str, float]
+
+    @classmethod
+    def from_run(cls, result: PipelineRunResult) -> _Trained:
+        version = result.output("register")
+        return cls(
+            experiment_id=result.experiment_id,
+            run_id=version.run_id,
+            pipeline_mlflow_run_id=result.record.mlflow_run_id or "",
+            dataset=result.output("version_dataset"),
+            model_version=version.version,
+            metrics=result.output("evaluate"),
+        )
 
 
 def run_demo(
@@ -106,147 +112,65 @@ def run_demo(
 ) -> DemoSummary:
     """Run the main job end to end on ``settings``' stores; returns the summary.
 
-    Raises :class:`iml4e.registry.GateFailed` (nothing registered or served) when the model
-    misses the gate, :class:`iml4e.data.ContractViolation` when the training data breaks its
-    contract, and :class:`iml4e.errors.CheckFailed` when a request goes unanswered or an
-    answer is missing from the inference log.
+    Training is the pipeline :data:`iml4e.scenarios.training.train_case`: a second run with
+    the same options is answered from its cache. Raises :class:`iml4e.pipelines.StepFailed`
+    (nothing registered or served) when a step fails — the model misses the gate, the data
+    breaks its contract — and :class:`iml4e.errors.CheckFailed` when a request goes
+    unanswered or an answer is missing from the inference log.
     """
     options = options or DemoOptions()
     case = demo_case(options.case)
     started = time.perf_counter()
     since = datetime.now(UTC).replace(tzinfo=None) - timedelta(seconds=1)
     initialize(settings)
+    params: dict[str, Any] = {"case": case.name, "rows": options.rows, "seed": options.seed}
+    if options.gate is not None:
+        params["gate"] = [str(threshold).replace(" ", "") for threshold in options.gate]
+
+    def report(step: str, status: str, detail: str) -> None:
+        if status in ("succeeded", "cached", "reused", "failed"):
+            on_step(step, f"{status} {detail}".strip())
+
+    result = run_pipeline(
+        train_case,
+        params,
+        settings=settings,
+        executor=options.executor,
+        experiment=case.model_name,
+        on_event=report,
+    )
+    trained = _Trained.from_run(result)
+    serve_started = time.perf_counter()
+    sent = _serve_and_send(settings, case, options, on_step)
+    serve_seconds = time.perf_counter() - serve_started
     store = open_store(settings)
     try:
+        records = read_inference_log(store, case.model_name, since=since)
+        summary = _summarise(settings, case, result.run_id, trained, sent, records)
         client = connect_tracking(settings, store)
-        params = {
-            "case": case.name,
-            "rows": options.rows,
-            "seed": options.seed,
-            "estimator": case.estimator,
-            "test_size": 0.25,
-        }
-        with PipelineRecorder(store, f"{case.name}-demo", params) as pipeline:
-            trained = _train_and_register(
-                settings, store, client, case, options, pipeline, params, on_step
-            )
-            with pipeline.step("serve"):
-                sent = _serve_and_send(settings, case, options, on_step)
-            with pipeline.step("log"):
-                records = read_inference_log(store, case.model_name, since=since)
-                summary = _summarise(settings, case, pipeline, trained, sent, records)
-                log_run_data(
-                    client,
-                    trained.run_id,
-                    metrics={
-                        "live_accuracy_reference": summary.live_accuracy_reference,
-                        "live_accuracy_drifted": summary.live_accuracy_drifted,
-                        "live_latency_p50_ms": summary.latency_p50_ms,
-                        "live_requests_logged": summary.requests_logged,
-                    },
-                )
-                on_step(
-                    "log",
-                    f"{summary.requests_logged} of {summary.requests_answered} "
-                    "answered requests read back from the inference log",
-                )
-                _require_complete(summary, sent)
+        log_run_data(
+            client,
+            trained.run_id,
+            metrics={
+                "live_accuracy_reference": summary.live_accuracy_reference,
+                "live_accuracy_drifted": summary.live_accuracy_drifted,
+                "live_latency_p50_ms": summary.latency_p50_ms,
+                "live_requests_logged": summary.requests_logged,
+            },
+        )
     finally:
         store.close()
-    summary.step_seconds = dict(pipeline.durations)
+    on_step(
+        "log",
+        f"{summary.requests_logged} of {summary.requests_answered} "
+        "answered requests read back from the inference log",
+    )
+    _require_complete(summary, sent)
+    summary.step_seconds = {step.name: step.duration_s or 0.0 for step in result.record.steps}
+    summary.step_seconds["serve"] = serve_seconds
+    summary.cache_hits = result.record.cache_hits
     summary.total_seconds = time.perf_counter() - started
     return summary
-
-
-def _train_and_register(
-    settings: Settings,
-    store: Any,
-    client: Any,
-    case: DemoCase,
-    options: DemoOptions,
-    pipeline: PipelineRecorder,
-    params: dict[str, Any],
-    on_step: Callable[[str, str], None],
-) -> _Trained:
-    activate_tracking(settings)
-    import mlflow
-
-    with pipeline.step("collect"):
-        connector = open_source(case.source(options.rows, options.seed))
-        frame = connector.read()
-        on_step("collect", f"{len(frame)} rows from {connector.source}: {case.title}")
-    with pipeline.step("validate"):
-        dataset = register_frame(
-            settings,
-            store,
-            frame,
-            name=case.dataset_name,
-            source=connector.source,
-            contract=case.contract(),
-            target=case.target,
-        )
-        on_step(
-            "validate",
-            f"contract holds; {case.dataset_name} v{dataset.version} ({dataset.content_hash[:12]})",
-        )
-    experiment_id = ensure_experiment(client, settings, case.model_name)
-    with mlflow.start_run(
-        experiment_id=experiment_id, run_name=f"{case.name}-demo-{pipeline.run_id[:8]}"
-    ) as run:
-        run_id = run.info.run_id
-        pipeline.link_mlflow_run(run_id)
-        log_dataset_input(
-            frame,
-            name=f"{case.dataset_name}@{dataset.version}",
-            content_hash=dataset.content_hash,
-            source=dataset.snapshot_uri or connector.source,
-            target=case.target,
-        )
-        with pipeline.step("train"):
-            # Serve-time inputs may miss values: the model takes numeric features as floats,
-            # so its signature accepts NaN in any of them.
-            features = frame.astype({column: "float64" for column in case.numeric_features})
-            split = split_frame(features, case.target, seed=options.seed)
-            model = build_tabular_classifier(
-                case.numeric_features,
-                case.categorical_features,
-                estimator=case.estimator,
-                seed=options.seed,
-            )
-            model.fit(split.x_train, split.y_train)
-            log_run_data(
-                client,
-                run_id,
-                params={**params, **_estimator_params(model)},
-                tags={
-                    "iml4e.pipeline_run": pipeline.run_id,
-                    "iml4e.dataset": f"{case.dataset_name}@{dataset.version}",
-                    "iml4e.dataset_hash": dataset.content_hash,
-                },
-            )
-            on_step("train", f"{len(split.x_train)} rows, {case.estimator.replace('_', ' ')}")
-        with pipeline.step("evaluate"):
-            metrics = classification_metrics(model, split.x_test, split.y_test)
-            log_run_data(client, run_id, metrics=metrics)
-            on_step("evaluate", ", ".join(f"{k} {v:.3f}" for k, v in metrics.items()))
-            gate = options.gate if options.gate is not None else case.gate
-            require_gate(metrics, list(gate), what=f"{case.model_name} candidate")
-            on_step("evaluate", "gate passed: " + "; ".join(map(str, gate)))
-        with pipeline.step("register"):
-            logged = log_sklearn_model(model, split.x_test)
-            version = register_model_version(
-                client,
-                store,
-                name=case.model_name,
-                source=logged.model_uri,
-                run_id=run_id,
-                metrics=metrics,
-                pipeline_run_id=pipeline.run_id,
-                dataset_version_id=dataset.id,
-            )
-            set_alias(client, case.model_name, ALIAS, version.version)
-            on_step("register", f"{case.model_name} version {version.version} is {ALIAS}")
-    return _Trained(experiment_id, run_id, dataset, version.version, metrics)
 
 
 def _serve_and_send(
@@ -286,7 +210,7 @@ def _serve_and_send(
 def _summarise(
     settings: Settings,
     case: DemoCase,
-    pipeline: PipelineRecorder,
+    pipeline_run_id: str,
     trained: _Trained,
     sent: list[SentRequest],
     records: list[InferenceRecord],
@@ -304,8 +228,9 @@ def _summarise(
     p95 = statistics.quantiles(latencies, n=20)[18] if len(latencies) > 1 else float("nan")
     return DemoSummary(
         case=case.name,
-        pipeline_run_id=pipeline.run_id,
+        pipeline_run_id=pipeline_run_id,
         mlflow_run_id=trained.run_id,
+        pipeline_mlflow_run_id=trained.pipeline_mlflow_run_id,
         experiment=case.model_name,
         experiment_id=trained.experiment_id,
         dataset=case.dataset_name,
@@ -351,12 +276,3 @@ def _require_complete(summary: DemoSummary, sent: list[SentRequest]) -> None:
             "missing from the inference log",
             where="log",
         )
-
-
-def _estimator_params(model: Any) -> dict[str, Any]:
-    classifier = model.named_steps["classifier"]
-    return {
-        f"classifier.{k}": v
-        for k, v in classifier.get_params().items()
-        if isinstance(v, int | float | str | bool) or v is None
-    }

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 TABLE_PREFIX = "iml4e_"
@@ -84,6 +84,10 @@ class PipelineRun(Base):
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
+    pipeline_ref: Mapped[str | None] = mapped_column(Text)
+    executor: Mapped[str | None] = mapped_column(String(200))
+    resumed_from: Mapped[str | None] = mapped_column(String(32))
+    options: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=dict)
 
     steps: Mapped[list[StepRun]] = relationship(
         back_populates="pipeline_run", order_by="StepRun.id"
@@ -101,8 +105,61 @@ class StepRun(Base):
     finished_at: Mapped[datetime | None]
     duration_s: Mapped[float | None]
     error: Mapped[str | None] = mapped_column(Text)
+    step_ref: Mapped[str | None] = mapped_column(Text)
+    code_hash: Mapped[str | None] = mapped_column(String(64))
+    cache_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    params: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=dict)
+    attempts: Mapped[int] = mapped_column(default=0)
+    mlflow_run_id: Mapped[str | None] = mapped_column(String(64))
+    cached_from: Mapped[int | None] = mapped_column(ForeignKey("iml4e_step_run.id"))
+    logs: Mapped[str | None] = mapped_column(Text)
 
     pipeline_run: Mapped[PipelineRun] = relationship(back_populates="steps")
+
+
+class Artifact(Base):
+    """A step output stored once under the artifact root, addressed by its content hash."""
+
+    __tablename__ = "iml4e_artifact"
+    __table_args__ = (UniqueConstraint("content_hash", "serializer"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    serializer: Mapped[str] = mapped_column(String(60))
+    uri: Mapped[str] = mapped_column(Text)
+    type_name: Mapped[str] = mapped_column(String(300))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ArtifactUse(Base):
+    """An edge of the lineage graph: a step run read (``input``) or wrote (``output``) it."""
+
+    __tablename__ = "iml4e_artifact_use"
+    __table_args__ = (Index("ix_iml4e_artifact_use_artifact_id_role", "artifact_id", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    step_run_id: Mapped[int] = mapped_column(ForeignKey("iml4e_step_run.id"), index=True)
+    artifact_id: Mapped[int] = mapped_column(ForeignKey("iml4e_artifact.id"))
+    role: Mapped[str] = mapped_column(String(10))
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class LineageLink(Base):
+    """A step run's link to a dataset version or model version it read or made."""
+
+    __tablename__ = "iml4e_lineage_link"
+    __table_args__ = (Index("ix_iml4e_lineage_link_model", "model_name", "model_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    step_run_id: Mapped[int] = mapped_column(ForeignKey("iml4e_step_run.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    role: Mapped[str] = mapped_column(String(10))
+    dataset_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("iml4e_dataset_version.id"), index=True
+    )
+    model_name: Mapped[str | None] = mapped_column(String(200))
+    model_version: Mapped[str | None] = mapped_column(String(32))
 
 
 # --- registry room ----------------------------------------------------------------------------

@@ -1,0 +1,142 @@
+"""Each pipeline run as an MLflow parent run with one nested run per step.
+
+MLflow's SQL store takes several milliseconds per call, so step runs are written by one
+background thread while the pipeline goes on: a step never waits for MLflow. The thread
+writes when the pipeline has been quiet for a moment (no step finished for ``QUIET_S``), so
+with long steps the writes overlap them, and a burst of short steps is not slowed by a thread
+competing for the interpreter lock; whatever is left is written at the end. Every step run
+costs at most three calls (create with its tags, one ``log_batch``, terminate); nothing is
+logged one value at a time. :meth:`RunTracker.close` waits for the writes and reports the
+first error MLflow raised.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from iml4e.tracking import log_run_data
+from iml4e.tracking.client import TrackingError
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+MAX_PARAM_CHARS = 6000  # MLflow's limit on one parameter value
+QUIET_S = 0.05
+MLFLOW_STATUS = {"succeeded": "FINISHED", "cached": "FINISHED", "reused": "FINISHED"}
+
+
+def _param_value(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= MAX_PARAM_CHARS else text[: MAX_PARAM_CHARS - 1] + "…"
+
+
+class RunTracker:
+    """Writes one pipeline run to MLflow; the parent run is created at once, steps later."""
+
+    def __init__(self, client: MlflowClient, experiment_id: str) -> None:
+        self.client = client
+        self.experiment_id = experiment_id
+        self.parent_run_id: str | None = None
+        self.step_runs: dict[int, str] = {}
+        self.metrics: dict[str, float] = {}
+        self._queue: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self._errors: list[BaseException] = []
+        self._last_queued = time.monotonic()
+        self._closing = False
+        self._thread = threading.Thread(target=self._write, name="iml4e-mlflow", daemon=True)
+        self._thread.start()
+
+    def _put(self, job: Callable[[], None]) -> None:
+        self._last_queued = time.monotonic()
+        self._queue.put(job)
+
+    def _write(self) -> None:
+        while True:
+            job = self._queue.get()
+            if job is None:
+                return
+            while not self._closing and time.monotonic() - self._last_queued < QUIET_S:
+                time.sleep(QUIET_S / 5)
+            if self._errors:
+                continue  # MLflow already failed: report the first error, not a cascade
+            try:
+                job()
+            except BaseException as exc:
+                self._errors.append(exc)
+
+    def start(self, *, run_name: str, tags: Mapping[str, str], params: Mapping[str, Any]) -> str:
+        """Create the parent run now (steps need its id); its params are logged in the back."""
+        run = self.client.create_run(self.experiment_id, run_name=run_name, tags=dict(tags))
+        parent = run.info.run_id
+        self.parent_run_id = parent
+        values = {key: _param_value(value) for key, value in params.items()}
+        if values:
+            self._put(lambda: log_run_data(self.client, parent, params=values))
+        return parent
+
+    def step_finished(
+        self,
+        step_id: int,
+        *,
+        name: str,
+        status: str,
+        started_at: float,
+        finished_at: float,
+        params: Mapping[str, Any],
+        metrics: Mapping[str, float],
+        tags: Mapping[str, str],
+        existing_run_id: str | None = None,
+    ) -> None:
+        """Queue the nested run of a finished step (or finish the one the step created)."""
+        self.metrics.update(metrics)
+        all_tags = {"mlflow.parentRunId": self.parent_run_id or "", **tags}
+        values = {key: _param_value(value) for key, value in params.items()}
+
+        def write() -> None:
+            run_id = existing_run_id
+            if run_id is None:
+                run = self.client.create_run(
+                    self.experiment_id,
+                    start_time=int(started_at * 1000),
+                    tags=all_tags,
+                    run_name=name,
+                )
+                run_id = run.info.run_id
+                if values or metrics:
+                    log_run_data(self.client, run_id, params=values, metrics=metrics)
+            else:
+                log_run_data(self.client, run_id, params=values, metrics=metrics, tags=all_tags)
+            self.client.set_terminated(
+                run_id, MLFLOW_STATUS.get(status, "FAILED"), end_time=int(finished_at * 1000)
+            )
+            self.step_runs[step_id] = run_id
+
+        self._put(write)
+
+    def finish(self, status: str) -> None:
+        """Queue the parent's metrics (the steps' last values) and its end status."""
+        parent = self.parent_run_id
+        if parent is None:
+            return
+        metrics = dict(self.metrics)
+
+        def write() -> None:
+            if metrics:
+                log_run_data(self.client, parent, metrics=metrics)
+            self.client.set_terminated(
+                parent, MLFLOW_STATUS.get(status, "FAILED"), end_time=int(time.time() * 1000)
+            )
+
+        self._put(write)
+
+    def close(self) -> None:
+        """Wait for every queued write; raise :class:`TrackingError` if one failed."""
+        self._closing = True
+        self._queue.put(None)
+        self._thread.join()
+        if self._errors:
+            raise TrackingError(f"MLflow refused a write ({self._errors[0]})")

@@ -1,0 +1,615 @@
+"""Run a pipeline: decide what runs when, reuse cached results, record every step.
+
+The runner is the only writer of a run's records. Executors only run attempts; the runner
+checks the cache, submits ready steps (independent branches at once), retries with backoff,
+enforces timeouts, records outputs and lineage, and writes the MLflow runs in the back.
+A failed step fails the run (recorded, with its traceback and output), steps already running
+finish, steps below it are recorded as skipped, and :class:`StepFailed` is raised.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from iml4e.config import Settings, load_settings
+from iml4e.pipelines.artifacts import ArtifactRef, artifact_store_for
+from iml4e.pipelines.caching import cache_key
+from iml4e.pipelines.dsl import SINGLE_OUTPUT, PipelineDefinition
+from iml4e.pipelines.errors import PipelineDefinitionError, StepFailed
+from iml4e.pipelines.execute import StepOutcome, StepTask
+from iml4e.pipelines.executors import Executor, open_executor
+from iml4e.pipelines.graph import PipelineGraph, StepNode
+from iml4e.pipelines.loading import load_pipeline
+from iml4e.pipelines.records import (
+    FINISHED_OK,
+    RunRecord,
+    RunRecorder,
+    StepRecord,
+    find_cached_step,
+    finished_steps,
+    get_run,
+)
+from iml4e.pipelines.run_tracking import RunTracker
+from iml4e.store import Store, open_store
+
+OnEvent = Callable[[str, str, str], None]
+"""``on_event(step, status, detail)``: progress for a command line or a log."""
+
+
+@dataclass
+class PipelineRunResult:
+    """A finished run: its record (steps, statuses, timings, cache hits) and its outputs."""
+
+    record: RunRecord
+    settings: Settings = field(repr=False)
+    experiment_id: str = ""
+
+    @property
+    def run_id(self) -> str:
+        return self.record.id
+
+    @property
+    def status(self) -> str:
+        return self.record.status
+
+    def step(self, name: str) -> StepRecord:
+        """The record of step ``name``."""
+        for record in self.record.steps:
+            if record.name == name:
+                return record
+        raise KeyError(name)
+
+    def output(self, step: str, name: str = SINGLE_OUTPUT) -> Any:
+        """Load output ``name`` of step ``step`` from the artifact root."""
+        ref = self.step(step).outputs[name]
+        return artifact_store_for(self.settings.artifact_location_uri).load(ref)
+
+
+def run_pipeline(
+    pipeline: PipelineDefinition | str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    settings: Settings | None = None,
+    executor: str | Executor | None = None,
+    cache: bool = True,
+    no_cache_steps: Iterable[str] = (),
+    experiment: str | None = None,
+    on_event: OnEvent | None = None,
+) -> PipelineRunResult:
+    """Run ``pipeline`` (a definition or ``module:attribute``) with ``params``.
+
+    ``executor`` is a name/URI (``local``, ``local:4``, ``ray``, ``ray://…``; default from
+    settings) or an open :class:`Executor`. ``cache=False`` runs every step;
+    ``no_cache_steps`` runs just those. ``experiment`` overrides the MLflow experiment the
+    run is logged to (default: the pipeline's). Raises :class:`PipelineDefinitionError` or
+    :class:`InvalidParameter` before anything is recorded, :class:`StepFailed` after
+    recording a failed run.
+    """
+    definition = load_pipeline(pipeline) if isinstance(pipeline, str) else pipeline
+    graph = definition.build(params)
+    if experiment:
+        graph = replace(graph, experiment=experiment)
+    unknown = sorted(set(no_cache_steps) - set(graph.nodes))
+    if unknown:
+        raise PipelineDefinitionError(
+            f"--no-cache names a step the pipeline does not have ({', '.join(graph.nodes)})",
+            where=unknown[0],
+        )
+    return _run_graph(
+        graph,
+        settings=settings or load_settings().settings,
+        executor=executor,
+        cache=cache,
+        no_cache_steps=frozenset(no_cache_steps),
+        on_event=on_event,
+        resume_from=None,
+    )
+
+
+def resume_pipeline(
+    run_id: str,
+    *,
+    settings: Settings | None = None,
+    executor: str | Executor | None = None,
+    on_event: OnEvent | None = None,
+) -> PipelineRunResult:
+    """Run a failed run again as a new run, reusing every step that succeeded in it.
+
+    A step is reused when it succeeded (or was cached) in the old run with the same cache key,
+    so a step whose code was fixed since runs again, and so does everything below it.
+    """
+    settings = settings or load_settings().settings
+    store = open_store(settings)
+    try:
+        old = get_run(store, run_id)
+    finally:
+        store.close()
+    if old.pipeline_ref is None:
+        raise PipelineDefinitionError("this run was not made by a @pipeline", where=old.id)
+    definition = load_pipeline(old.pipeline_ref)
+    graph = definition.build(old.params)
+    if old.options.get("experiment"):
+        graph = replace(graph, experiment=old.options["experiment"])
+    return _run_graph(
+        graph,
+        settings=settings,
+        executor=executor,
+        cache=bool(old.options.get("cache", True)),
+        no_cache_steps=frozenset(old.options.get("no_cache_steps", [])),
+        on_event=on_event,
+        resume_from=old,
+    )
+
+
+def run_step_in_run(
+    pipeline: PipelineDefinition | str,
+    step_name: str,
+    run_id: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    settings: Settings | None = None,
+    cache: bool = True,
+    on_event: OnEvent | None = None,
+) -> PipelineRunResult:
+    """Run one step of ``pipeline`` as part of run ``run_id`` (how a KFP container runs it).
+
+    ``run_id`` is shared by every step of one run (a KFP job id; a UUID's dashes are
+    dropped). Upstream steps must have finished in the same run.
+    """
+    from iml4e.platform import initialize
+    from iml4e.tracking import connect_tracking, ensure_experiment
+
+    definition = load_pipeline(pipeline) if isinstance(pipeline, str) else pipeline
+    graph = definition.build(params)
+    if step_name not in graph.nodes:
+        raise PipelineDefinitionError(
+            f"the pipeline has no such step (steps: {', '.join(graph.nodes)})", where=step_name
+        )
+    run_id = normalize_run_id(run_id)
+    settings = settings or load_settings().settings
+    initialize(settings)
+    store = open_store(settings)
+    engine = open_executor("local:1", settings)
+    try:
+        client = connect_tracking(settings, store)
+        experiment_id = ensure_experiment(client, settings, graph.experiment)
+        scheduler = _Scheduler(
+            graph,
+            settings=settings,
+            store=store,
+            executor=engine,
+            tracker=RunTracker(client, experiment_id),
+            cache=cache,
+            no_cache_steps=frozenset(),
+            on_event=on_event or (lambda step, status, detail: None),
+            resume_from=None,
+        )
+        scheduler.run_id = run_id
+        scheduler.run_one(step_name)
+        return PipelineRunResult(get_run(store, run_id), settings, experiment_id)
+    finally:
+        engine.close()
+        store.close()
+
+
+def normalize_run_id(run_id: str) -> str:
+    """A run id as stored: a UUID loses its dashes; otherwise ≤ 32 letters, digits, ``_-``."""
+    text = run_id.strip()
+    try:
+        return uuid.UUID(text).hex
+    except ValueError:
+        pass
+    if not text or len(text) > 32 or not text.replace("-", "").replace("_", "").isalnum():
+        raise PipelineDefinitionError(
+            "a run id is a UUID or up to 32 letters, digits, '-' and '_'", where=run_id
+        )
+    return text
+
+
+def _run_graph(
+    graph: PipelineGraph,
+    *,
+    settings: Settings,
+    executor: str | Executor | None,
+    cache: bool,
+    no_cache_steps: frozenset[str],
+    on_event: OnEvent | None,
+    resume_from: RunRecord | None,
+) -> PipelineRunResult:
+    from iml4e.platform import initialize
+    from iml4e.tracking import connect_tracking, ensure_experiment
+
+    initialize(settings)
+    store = open_store(settings)
+    owned = executor is None or isinstance(executor, str)
+    engine = open_executor(executor, settings) if owned else executor  # type: ignore[arg-type]
+    try:
+        client = connect_tracking(settings, store)
+        experiment_id = ensure_experiment(client, settings, graph.experiment)
+        scheduler = _Scheduler(
+            graph,
+            settings=settings,
+            store=store,
+            executor=engine,
+            tracker=RunTracker(client, experiment_id),
+            cache=cache,
+            no_cache_steps=no_cache_steps,
+            on_event=on_event or (lambda step, status, detail: None),
+            resume_from=resume_from,
+        )
+        scheduler.run()
+        return PipelineRunResult(get_run(store, scheduler.run_id), settings, experiment_id)
+    finally:
+        if owned:
+            engine.close()
+        store.close()
+
+
+@dataclass
+class _Attempt:
+    node: StepNode
+    step_id: int
+    inputs: dict[str, ArtifactRef]
+    attempt: int
+    started: float
+    deadline: float | None
+
+
+class _Scheduler:
+    def __init__(
+        self,
+        graph: PipelineGraph,
+        *,
+        settings: Settings,
+        store: Store,
+        executor: Executor,
+        tracker: RunTracker,
+        cache: bool,
+        no_cache_steps: frozenset[str],
+        on_event: OnEvent,
+        resume_from: RunRecord | None,
+    ) -> None:
+        self.graph = graph
+        self.settings = settings
+        self.store = store
+        self.executor = executor
+        self.tracker = tracker
+        self.cache = cache
+        self.no_cache_steps = no_cache_steps
+        self.on_event = on_event
+        self.resume_from = resume_from
+        self.recorder = RunRecorder(store)
+        self.run_id = uuid.uuid4().hex
+        self.outputs: dict[str, dict[str, ArtifactRef]] = {}
+        self.done: set[str] = set()
+        self.running: dict[Future[StepOutcome], _Attempt] = {}
+        self.retry_at: list[tuple[float, _Attempt]] = []
+        self.failure: StepFailed | None = None
+
+    # --- the loop ---------------------------------------------------------------------------
+
+    def run(self) -> None:
+        order = self.graph.order()
+        executor_name = getattr(self.executor, "spec", self.executor.name)
+        self.recorder.start_run(
+            self.run_id,
+            pipeline=self.graph.name,
+            pipeline_ref=self.graph.ref,
+            params=self.graph.params,
+            executor=executor_name,
+            options={
+                "cache": self.cache,
+                "no_cache_steps": sorted(self.no_cache_steps),
+                "experiment": self.graph.experiment,
+            },
+            resumed_from=self.resume_from.id if self.resume_from else None,
+        )
+        status, error = "failed", None
+        try:
+            parent = self.tracker.start(
+                run_name=f"{self.graph.name}-{self.run_id[:8]}",
+                tags={
+                    "iml4e.pipeline": self.graph.name,
+                    "iml4e.pipeline_run": self.run_id,
+                    "iml4e.pipeline_ref": self.graph.ref,
+                    "iml4e.executor": executor_name,
+                },
+                params=self.graph.params,
+            )
+            self.recorder.set_mlflow_run(self.run_id, parent)
+            pending = list(order)
+            while True:
+                if self.failure is None:
+                    pending = self._start_ready(pending)
+                if not self.running and not self.retry_at:
+                    break
+                self._wait_and_collect()
+            if self.failure is None:
+                status = "succeeded"
+            else:
+                error = str(self.failure)
+                self.recorder.record_skipped_steps(self.run_id, pending)
+        except BaseException as exc:
+            error = f"{type(exc).__name__}: {exc}".strip()
+            self._abandon_running(error)
+            raise
+        finally:
+            self.recorder.finish_run(self.run_id, status, error)
+            self.tracker.finish(status)
+            try:
+                self.tracker.close()
+            finally:
+                self.recorder.set_step_mlflow_runs(self.tracker.step_runs)
+        if self.failure is not None:
+            raise self.failure
+
+    def run_one(self, name: str) -> None:
+        """Run just step ``name`` inside run ``self.run_id`` (one container of a KFP run).
+
+        The run is created by whichever step gets there first; upstream outputs are those
+        recorded under the same run id. The run is marked succeeded once every step is.
+        """
+        node = self.graph.nodes[name]
+        executor_name = getattr(self.executor, "spec", self.executor.name)
+        parent = self.recorder.ensure_run(
+            self.run_id,
+            pipeline=self.graph.name,
+            pipeline_ref=self.graph.ref,
+            params=self.graph.params,
+            executor=executor_name,
+            options={"cache": self.cache, "no_cache_steps": sorted(self.no_cache_steps)},
+            create_mlflow_run=lambda: self.tracker.start(
+                run_name=f"{self.graph.name}-{self.run_id[:8]}",
+                tags={
+                    "iml4e.pipeline": self.graph.name,
+                    "iml4e.pipeline_run": self.run_id,
+                    "iml4e.pipeline_ref": self.graph.ref,
+                    "iml4e.executor": executor_name,
+                },
+                params=self.graph.params,
+            ),
+        )
+        self.tracker.parent_run_id = parent
+        finished = finished_steps(self.store, self.run_id)
+        for upstream in sorted(node.upstream):
+            if upstream not in finished:
+                raise PipelineDefinitionError(
+                    f"upstream step {upstream!r} has not finished in run {self.run_id}",
+                    where=name,
+                )
+            self.outputs[upstream] = dict(finished[upstream].outputs)
+            self.done.add(upstream)
+        try:
+            self._start_ready([name])
+            while self.running or self.retry_at:
+                self._wait_and_collect()
+        except BaseException as exc:
+            self._abandon_running(f"{type(exc).__name__}: {exc}".strip())
+            self.recorder.finish_run(self.run_id, "failed", f"{type(exc).__name__}: {exc}")
+            raise
+        finally:
+            if self.failure is not None:
+                self.tracker.finish("failed")
+            elif set(finished_steps(self.store, self.run_id)) >= set(self.graph.nodes):
+                self.tracker.finish("succeeded")
+            try:
+                self.tracker.close()
+            finally:
+                self.recorder.set_step_mlflow_runs(self.tracker.step_runs)
+        if self.failure is not None:
+            self.recorder.finish_run(self.run_id, "failed", str(self.failure))
+            raise self.failure
+        if set(finished_steps(self.store, self.run_id)) >= set(self.graph.nodes):
+            self.recorder.finish_run(self.run_id, "succeeded")
+
+    def _start_ready(self, pending: list[str]) -> list[str]:
+        """Start every pending step whose inputs are ready (in order); return the rest."""
+        waiting: list[str] = []
+        for name in pending:
+            node = self.graph.nodes[name]
+            if self.failure is None and node.upstream <= self.done:
+                self._start(node)
+            else:
+                waiting.append(name)
+        return waiting
+
+    def _start(self, node: StepNode) -> None:
+        inputs = {arg: self.outputs[out.step][out.name] for arg, out in node.inputs.items()}
+        key = cache_key(node.step, node.params, inputs)
+        reused = self._reusable(node, key)
+        if reused is not None:
+            status, source = reused
+            step_id = self.recorder.record_reused_step(
+                self.run_id,
+                name=node.name,
+                status=status,
+                source=source,
+                step_ref=node.step.ref,
+                code_hash=node.step.code_hash,
+                params=node.params,
+                inputs=inputs,
+            )
+            now = time.time()
+            self.tracker.step_finished(
+                step_id,
+                name=node.name,
+                status=status,
+                started_at=now,
+                finished_at=now,
+                params=node.params,
+                metrics={},
+                tags={
+                    "iml4e.step": node.name,
+                    "iml4e.cached_from": str(source.cached_from or source.id),
+                },
+            )
+            self.outputs[node.name] = dict(source.outputs)
+            self.done.add(node.name)
+            self.on_event(node.name, status, f"from step run {source.cached_from or source.id}")
+            return
+        step_id = self.recorder.start_step(
+            self.run_id,
+            name=node.name,
+            step_ref=node.step.ref,
+            code_hash=node.step.code_hash,
+            cache_key=key,
+            params=node.params,
+            inputs=inputs,
+        )
+        self._submit(_Attempt(node, step_id, inputs, 1, 0.0, None))
+        self.on_event(node.name, "running", "")
+
+    def _reusable(self, node: StepNode, key: str) -> tuple[str, StepRecord] | None:
+        artifacts = artifact_store_for(self.settings.artifact_location_uri)
+        if self.resume_from is not None:
+            for old in self.resume_from.steps:
+                matches = old.name == node.name and old.cache_key == key
+                if matches and old.status in FINISHED_OK and _all_exist(artifacts, old):
+                    return "reused", old
+        if not (self.cache and node.step.options.cache) or node.name in self.no_cache_steps:
+            return None
+        found = find_cached_step(self.store, key)
+        if found is None or set(found.outputs) != set(node.step.outputs):
+            return None
+        if not _all_exist(artifacts, found):
+            return None
+        return "cached", found
+
+    def _submit(self, attempt: _Attempt) -> None:
+        task = StepTask(
+            pipeline_run_id=self.run_id,
+            step=attempt.node.step,
+            inputs=attempt.inputs,
+            params=dict(attempt.node.params),
+            settings=self.settings,
+            attempt=attempt.attempt,
+            experiment_id=self.tracker.experiment_id,
+            parent_mlflow_run_id=self.tracker.parent_run_id,
+        )
+        attempt.started = time.monotonic()
+        timeout = attempt.node.step.options.timeout_s
+        attempt.deadline = attempt.started + timeout if timeout else None
+        self.running[self.executor.submit(task)] = attempt
+
+    def _wait_and_collect(self) -> None:
+        now = time.monotonic()
+        due = [item for item in self.retry_at if item[0] <= now]
+        for item in due:
+            self.retry_at.remove(item)
+            self._submit(item[1])
+        if due:
+            return
+        wakeups = [when for when, _ in self.retry_at]
+        wakeups += [a.deadline for a in self.running.values() if a.deadline is not None]
+        timeout = max(0.0, min(wakeups) - now) if wakeups else None
+        finished, _ = wait(list(self.running), timeout=timeout, return_when=FIRST_COMPLETED)
+        for future in finished:
+            attempt = self.running.pop(future)
+            try:
+                outcome = future.result()
+            except Exception as exc:  # the executor itself failed (e.g. a Ray worker died)
+                outcome = StepOutcome(
+                    error=f"{type(exc).__name__}: {exc}".strip(),
+                    traceback=None,
+                    duration_s=time.monotonic() - attempt.started,
+                    started_at=time.time() - (time.monotonic() - attempt.started),
+                )
+            self._collect(attempt, outcome)
+        now = time.monotonic()
+        for future, attempt in list(self.running.items()):
+            if attempt.deadline is not None and now >= attempt.deadline:
+                del self.running[future]
+                self.executor.abandon(future)
+                limit = attempt.node.step.options.timeout_s
+                self._collect(
+                    attempt,
+                    StepOutcome(
+                        error=f"TimeoutError: the attempt ran longer than {limit:g} s",
+                        duration_s=now - attempt.started,
+                        started_at=time.time() - (now - attempt.started),
+                    ),
+                )
+
+    def _collect(self, attempt: _Attempt, outcome: StepOutcome) -> None:
+        node, options = attempt.node, attempt.node.step.options
+        if outcome.succeeded:
+            self.recorder.finish_step(
+                attempt.step_id,
+                status="succeeded",
+                duration_s=outcome.duration_s,
+                attempts=attempt.attempt,
+                outputs=outcome.outputs,
+                links=outcome.links,
+                logs=outcome.logs,
+            )
+            self._track(node, attempt, outcome, "succeeded")
+            self.outputs[node.name] = outcome.outputs
+            self.done.add(node.name)
+            self.on_event(node.name, "succeeded", f"{outcome.duration_s:.3f} s")
+            return
+        if attempt.attempt <= options.retries:
+            delay = options.retry_backoff_s * 2 ** (attempt.attempt - 1)
+            self.recorder.retrying_step(attempt.step_id, attempt.attempt + 1, outcome.error or "")
+            self.on_event(node.name, "retrying", f"{outcome.error} (again in {delay:g} s)")
+            retry = _Attempt(node, attempt.step_id, attempt.inputs, attempt.attempt + 1, 0.0, None)
+            self.retry_at.append((time.monotonic() + delay, retry))
+            return
+        details = outcome.traceback or outcome.error
+        self.recorder.finish_step(
+            attempt.step_id,
+            status="failed",
+            duration_s=outcome.duration_s,
+            attempts=attempt.attempt,
+            error=details,
+            logs=outcome.logs,
+        )
+        self._track(node, attempt, outcome, "failed")
+        self.on_event(node.name, "failed", outcome.error or "")
+        if self.failure is None:
+            tries = f" after {attempt.attempt} attempts" if attempt.attempt > 1 else ""
+            self.failure = StepFailed(
+                f"{outcome.error}{tries} (run {self.run_id[:12]}: "
+                f"`iml4e pipeline show {self.run_id[:12]}` has the traceback, "
+                f"`iml4e pipeline resume {self.run_id[:12]}` continues from here)",
+                step=node.name,
+                run_id=self.run_id,
+            )
+
+    def _track(self, node: StepNode, attempt: _Attempt, outcome: StepOutcome, status: str) -> None:
+        tags = {"iml4e.step": node.name, "iml4e.step_ref": node.step.ref, **outcome.tags}
+        for name, ref in attempt.inputs.items():
+            tags[f"iml4e.input.{name}"] = ref.content_hash
+        for name, ref in outcome.outputs.items():
+            tags[f"iml4e.output.{name}"] = ref.content_hash
+        self.tracker.step_finished(
+            attempt.step_id,
+            name=node.name,
+            status=status,
+            started_at=outcome.started_at or time.time() - outcome.duration_s,
+            finished_at=(outcome.started_at or time.time()) + outcome.duration_s,
+            params={**node.params, **outcome.params},
+            metrics=outcome.metrics,
+            tags=tags,
+            existing_run_id=outcome.mlflow_run_id,
+        )
+
+    def _abandon_running(self, reason: str) -> None:
+        for future, attempt in list(self.running.items()):
+            self.executor.abandon(future)
+            self.recorder.finish_step(
+                attempt.step_id,
+                status="failed",
+                duration_s=time.monotonic() - attempt.started,
+                attempts=attempt.attempt,
+                error=reason,
+            )
+        self.running.clear()
+
+
+def _all_exist(artifacts: Any, record: StepRecord) -> bool:
+    return all(artifacts.exists(ref) for ref in record.outputs.values())

@@ -1,0 +1,74 @@
+"""Pipelines the Ray executor tests run: a wide one, a failing one, a slow one.
+
+Every step reports the pid of the process it ran in, and the source step whether its worker
+could have imported this module's package (it must not need to: the code travels by value).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from iml4e.pipelines import pipeline, step
+
+
+def _worker_facts() -> dict[str, Any]:
+    return {"pid": os.getpid(), "tests_importable": importlib.util.find_spec("tests") is not None}
+
+
+@step
+def numbers(count: int = 100) -> dict[str, Any]:
+    """``0 … count-1``, and where this ran."""
+    return {"values": list(range(count)), **_worker_facts()}
+
+
+@step
+def power_sum(data: dict[str, Any], power: int = 1) -> dict[str, Any]:
+    """The sum of the values raised to ``power``."""
+    return {"value": sum(value**power for value in data["values"]), "pid": os.getpid()}
+
+
+@step
+def join(first: dict[str, Any], second: dict[str, Any], third: dict[str, Any]) -> dict[str, Any]:
+    """The three sums added up, and the pids of every branch and of the join."""
+    return {
+        "total": first["value"] + second["value"] + third["value"],
+        "pids": [first["pid"], second["pid"], third["pid"], os.getpid()],
+    }
+
+
+@pipeline
+def wide(count: int = 100) -> None:
+    """One source, three independent branches, one join."""
+    data = numbers(count)
+    join(power_sum(data, power=1), power_sum(data, power=2), power_sum(data, power=3))
+
+
+@step
+def explode(data: dict[str, Any], message: str = "boom on ray") -> int:
+    print(f"about to fail in process {os.getpid()}")
+    raise ValueError(message)
+
+
+@pipeline
+def failing(count: int = 5) -> None:
+    """A source, then a step that prints and raises."""
+    explode(numbers(count))
+
+
+@step(timeout_s=1.0)
+def sleepy(seconds: float = 30.0, pid_file: str = "") -> float:
+    """Sleeps ``seconds``, having written its pid to ``pid_file`` (if given)."""
+    if pid_file:
+        Path(pid_file).write_text(str(os.getpid()), encoding="utf-8")
+    time.sleep(seconds)
+    return seconds
+
+
+@pipeline
+def slow(seconds: float = 30.0, pid_file: str = "") -> None:
+    """One step that sleeps far longer than its 1 s timeout."""
+    sleepy(seconds, pid_file=pid_file)
