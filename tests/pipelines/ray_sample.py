@@ -59,8 +59,8 @@ def failing(count: int = 5) -> None:
     explode(numbers(count))
 
 
-@step(timeout_s=1.0)
-def sleepy(seconds: float = 30.0, pid_file: str = "") -> float:
+@step(timeout_s=2.0)
+def sleepy(data: dict[str, Any], seconds: float = 30.0, pid_file: str = "") -> float:
     """Sleeps ``seconds``, having written its pid to ``pid_file`` (if given)."""
     if pid_file:
         Path(pid_file).write_text(str(os.getpid()), encoding="utf-8")
@@ -70,5 +70,9 @@ def sleepy(seconds: float = 30.0, pid_file: str = "") -> float:
 
 @pipeline
 def slow(seconds: float = 30.0, pid_file: str = "") -> None:
-    """One step that sleeps far longer than its 1 s timeout."""
-    sleepy(seconds, pid_file=pid_file)
+    """A source, then a step that sleeps far longer than its 2 s timeout.
+
+    The source starts a worker first: the runner's clock for a timeout starts at submission,
+    so a first step would also be timed while Ray starts a worker process for it.
+    """
+    sleepy(numbers(3), seconds, pid_file=pid_file)

@@ -48,6 +48,9 @@ def test_second_run_is_answered_from_the_cache(backend_settings: Settings) -> No
     assert second.record.cache_hits == 6
     assert second.step("total").cached_from == first.step("total").id
     assert second.output("total") == first.output("total")
+    # Nothing ran, so nothing new is logged to MLflow: it holds the runs that computed it.
+    assert second.record.mlflow_run_id is None and second.experiment_id is None
+    assert first.record.mlflow_run_id is not None
     # A changed parameter invalidates that step and everything below it, nothing else.
     third = run_pipeline(sample.branching, {"rows": 8, "seed": 1}, settings=backend_settings)
     statuses = {step.name: step.status for step in third.record.steps}

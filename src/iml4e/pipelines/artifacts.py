@@ -122,7 +122,9 @@ class ArtifactStore:
         try:
             try:
                 source = filesystem.open_input_stream(remote)
-            except FileNotFoundError:
+            except OSError:
+                if self.exists(ref):
+                    raise
                 raise ArtifactMissing("the artifact's file is gone", where=ref.uri) from None
             digest = hashlib.sha256()
             with source, download.open("wb") as target:

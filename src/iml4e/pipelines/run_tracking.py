@@ -24,6 +24,9 @@ from iml4e.tracking.client import TrackingError
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
+    from iml4e.config import Settings
+    from iml4e.store import Store
+
 MAX_PARAM_CHARS = 6000  # MLflow's limit on one parameter value
 QUIET_S = 0.05
 MLFLOW_STATUS = {"succeeded": "FINISHED", "cached": "FINISHED", "reused": "FINISHED"}
@@ -35,14 +38,37 @@ def _param_value(value: Any) -> str:
 
 
 class RunTracker:
-    """Writes one pipeline run to MLflow; the parent run is created at once, steps later."""
+    """Writes one pipeline run to MLflow: a parent run, then one nested run per step.
 
-    def __init__(self, client: MlflowClient, experiment_id: str) -> None:
-        self.client = client
-        self.experiment_id = experiment_id
+    MLflow is connected only when a step is about to run (:meth:`start`): a run answered
+    entirely from the cache is kept in iml4e's store but not logged to MLflow again, which
+    already holds the runs that computed those results (and importing MLflow alone takes
+    about two seconds).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        experiment: str,
+        *,
+        run_name: str,
+        tags: Mapping[str, str],
+        params: Mapping[str, Any],
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.experiment = experiment
+        self.run_name = run_name
+        self.tags = dict(tags)
+        self.params = {key: _param_value(value) for key, value in params.items()}
+        self.client: MlflowClient | None = None
+        self.experiment_id: str | None = None
         self.parent_run_id: str | None = None
         self.step_runs: dict[int, str] = {}
         self.metrics: dict[str, float] = {}
+        self._held: list[Callable[[], None]] = []
+        self._lock = threading.Lock()
         self._queue: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
         self._errors: list[BaseException] = []
         self._last_queued = time.monotonic()
@@ -50,7 +76,15 @@ class RunTracker:
         self._thread = threading.Thread(target=self._write, name="iml4e-mlflow", daemon=True)
         self._thread.start()
 
+    @property
+    def started(self) -> bool:
+        return self.parent_run_id is not None
+
     def _put(self, job: Callable[[], None]) -> None:
+        with self._lock:
+            if not self.started:
+                self._held.append(job)
+                return
         self._last_queued = time.monotonic()
         self._queue.put(job)
 
@@ -68,15 +102,42 @@ class RunTracker:
             except BaseException as exc:
                 self._errors.append(exc)
 
-    def start(self, *, run_name: str, tags: Mapping[str, str], params: Mapping[str, Any]) -> str:
-        """Create the parent run now (steps need its id); its params are logged in the back."""
-        run = self.client.create_run(self.experiment_id, run_name=run_name, tags=dict(tags))
-        parent = run.info.run_id
-        self.parent_run_id = parent
-        values = {key: _param_value(value) for key, value in params.items()}
-        if values:
-            self._put(lambda: log_run_data(self.client, parent, params=values))
+    def start(self, parent_run_id: str | None = None) -> str:
+        """Connect to MLflow and create the parent run (or adopt ``parent_run_id``); once."""
+        with self._lock:
+            if self.parent_run_id is not None:
+                return self.parent_run_id
+            from iml4e.tracking import connect_tracking, ensure_experiment
+
+            try:
+                self.client = connect_tracking(self.settings, self.store)
+                self.experiment_id = ensure_experiment(self.client, self.settings, self.experiment)
+                if parent_run_id is None:
+                    run = self.client.create_run(
+                        self.experiment_id, run_name=self.run_name, tags=self.tags
+                    )
+                    parent_run_id = run.info.run_id
+                    if self.params:
+                        params = dict(self.params)
+                        self._held.insert(
+                            0, lambda: log_run_data(self._mlflow, parent, params=params)
+                        )
+            except TrackingError:
+                raise
+            except Exception as exc:
+                raise TrackingError(f"cannot start the MLflow run ({exc})") from None
+            parent = parent_run_id
+            self.parent_run_id = parent
+            held, self._held = self._held, []
+        for job in held:
+            self._put(job)
         return parent
+
+    @property
+    def _mlflow(self) -> MlflowClient:
+        if self.client is None:
+            raise TrackingError("MLflow was not started for this run")
+        return self.client
 
     def step_finished(
         self,
@@ -93,24 +154,25 @@ class RunTracker:
     ) -> None:
         """Queue the nested run of a finished step (or finish the one the step created)."""
         self.metrics.update(metrics)
-        all_tags = {"mlflow.parentRunId": self.parent_run_id or "", **tags}
         values = {key: _param_value(value) for key, value in params.items()}
 
         def write() -> None:
+            client = self._mlflow
+            all_tags = {"mlflow.parentRunId": self.parent_run_id or "", **tags}
             run_id = existing_run_id
             if run_id is None:
-                run = self.client.create_run(
-                    self.experiment_id,
+                run = client.create_run(
+                    self.experiment_id or "0",
                     start_time=int(started_at * 1000),
                     tags=all_tags,
                     run_name=name,
                 )
                 run_id = run.info.run_id
                 if values or metrics:
-                    log_run_data(self.client, run_id, params=values, metrics=metrics)
+                    log_run_data(client, run_id, params=values, metrics=metrics)
             else:
-                log_run_data(self.client, run_id, params=values, metrics=metrics, tags=all_tags)
-            self.client.set_terminated(
+                log_run_data(client, run_id, params=values, metrics=metrics, tags=all_tags)
+            client.set_terminated(
                 run_id, MLFLOW_STATUS.get(status, "FAILED"), end_time=int(finished_at * 1000)
             )
             self.step_runs[step_id] = run_id
@@ -121,13 +183,13 @@ class RunTracker:
         """Queue the parent's metrics (the steps' last values) and its end status."""
         parent = self.parent_run_id
         if parent is None:
-            return
+            return  # nothing ran: the run was answered from the cache and is not logged
         metrics = dict(self.metrics)
 
         def write() -> None:
             if metrics:
-                log_run_data(self.client, parent, metrics=metrics)
-            self.client.set_terminated(
+                log_run_data(self._mlflow, parent, metrics=metrics)
+            self._mlflow.set_terminated(
                 parent, MLFLOW_STATUS.get(status, "FAILED"), end_time=int(time.time() * 1000)
             )
 
@@ -136,6 +198,7 @@ class RunTracker:
     def close(self) -> None:
         """Wait for every queued write; raise :class:`TrackingError` if one failed."""
         self._closing = True
+        self._held.clear()
         self._queue.put(None)
         self._thread.join()
         if self._errors:

@@ -47,7 +47,8 @@ class PipelineRunResult:
 
     record: RunRecord
     settings: Settings = field(repr=False)
-    experiment_id: str = ""
+    experiment_id: str | None = None
+    """The MLflow experiment, or ``None`` when nothing ran (a run answered from the cache)."""
 
     @property
     def run_id(self) -> str:
@@ -162,7 +163,6 @@ def run_step_in_run(
     dropped). Upstream steps must have finished in the same run.
     """
     from iml4e.platform import initialize
-    from iml4e.tracking import connect_tracking, ensure_experiment
 
     definition = load_pipeline(pipeline) if isinstance(pipeline, str) else pipeline
     graph = definition.build(params)
@@ -176,22 +176,19 @@ def run_step_in_run(
     store = open_store(settings)
     engine = open_executor("local:1", settings)
     try:
-        client = connect_tracking(settings, store)
-        experiment_id = ensure_experiment(client, settings, graph.experiment)
         scheduler = _Scheduler(
             graph,
             settings=settings,
             store=store,
             executor=engine,
-            tracker=RunTracker(client, experiment_id),
             cache=cache,
             no_cache_steps=frozenset(),
             on_event=on_event or (lambda step, status, detail: None),
             resume_from=None,
+            run_id=run_id,
         )
-        scheduler.run_id = run_id
         scheduler.run_one(step_name)
-        return PipelineRunResult(get_run(store, run_id), settings, experiment_id)
+        return PipelineRunResult(get_run(store, run_id), settings, scheduler.tracker.experiment_id)
     finally:
         engine.close()
         store.close()
@@ -222,28 +219,26 @@ def _run_graph(
     resume_from: RunRecord | None,
 ) -> PipelineRunResult:
     from iml4e.platform import initialize
-    from iml4e.tracking import connect_tracking, ensure_experiment
 
     initialize(settings)
     store = open_store(settings)
     owned = executor is None or isinstance(executor, str)
     engine = open_executor(executor, settings) if owned else executor  # type: ignore[arg-type]
     try:
-        client = connect_tracking(settings, store)
-        experiment_id = ensure_experiment(client, settings, graph.experiment)
         scheduler = _Scheduler(
             graph,
             settings=settings,
             store=store,
             executor=engine,
-            tracker=RunTracker(client, experiment_id),
             cache=cache,
             no_cache_steps=no_cache_steps,
             on_event=on_event or (lambda step, status, detail: None),
             resume_from=resume_from,
         )
         scheduler.run()
-        return PipelineRunResult(get_run(store, scheduler.run_id), settings, experiment_id)
+        return PipelineRunResult(
+            get_run(store, scheduler.run_id), settings, scheduler.tracker.experiment_id
+        )
     finally:
         if owned:
             engine.close()
@@ -268,23 +263,37 @@ class _Scheduler:
         settings: Settings,
         store: Store,
         executor: Executor,
-        tracker: RunTracker,
         cache: bool,
         no_cache_steps: frozenset[str],
         on_event: OnEvent,
         resume_from: RunRecord | None,
+        run_id: str | None = None,
     ) -> None:
         self.graph = graph
         self.settings = settings
         self.store = store
         self.executor = executor
-        self.tracker = tracker
         self.cache = cache
         self.no_cache_steps = no_cache_steps
         self.on_event = on_event
         self.resume_from = resume_from
         self.recorder = RunRecorder(store)
-        self.run_id = uuid.uuid4().hex
+        self.run_id = run_id or uuid.uuid4().hex
+        self.executor_name = getattr(executor, "spec", executor.name)
+        self.tracker = RunTracker(
+            settings,
+            store,
+            graph.experiment,
+            run_name=f"{graph.name}-{self.run_id[:8]}",
+            tags={
+                "iml4e.pipeline": graph.name,
+                "iml4e.pipeline_run": self.run_id,
+                "iml4e.pipeline_ref": graph.ref,
+                "iml4e.executor": self.executor_name,
+            },
+            params=graph.params,
+        )
+        self._adopt_parent: str | None = None
         self.outputs: dict[str, dict[str, ArtifactRef]] = {}
         self.done: set[str] = set()
         self.running: dict[Future[StepOutcome], _Attempt] = {}
@@ -295,13 +304,12 @@ class _Scheduler:
 
     def run(self) -> None:
         order = self.graph.order()
-        executor_name = getattr(self.executor, "spec", self.executor.name)
         self.recorder.start_run(
             self.run_id,
             pipeline=self.graph.name,
             pipeline_ref=self.graph.ref,
             params=self.graph.params,
-            executor=executor_name,
+            executor=self.executor_name,
             options={
                 "cache": self.cache,
                 "no_cache_steps": sorted(self.no_cache_steps),
@@ -311,17 +319,6 @@ class _Scheduler:
         )
         status, error = "failed", None
         try:
-            parent = self.tracker.start(
-                run_name=f"{self.graph.name}-{self.run_id[:8]}",
-                tags={
-                    "iml4e.pipeline": self.graph.name,
-                    "iml4e.pipeline_run": self.run_id,
-                    "iml4e.pipeline_ref": self.graph.ref,
-                    "iml4e.executor": executor_name,
-                },
-                params=self.graph.params,
-            )
-            self.recorder.set_mlflow_run(self.run_id, parent)
             pending = list(order)
             while True:
                 if self.failure is None:
@@ -355,26 +352,21 @@ class _Scheduler:
         recorded under the same run id. The run is marked succeeded once every step is.
         """
         node = self.graph.nodes[name]
-        executor_name = getattr(self.executor, "spec", self.executor.name)
         parent = self.recorder.ensure_run(
             self.run_id,
             pipeline=self.graph.name,
             pipeline_ref=self.graph.ref,
             params=self.graph.params,
-            executor=executor_name,
-            options={"cache": self.cache, "no_cache_steps": sorted(self.no_cache_steps)},
-            create_mlflow_run=lambda: self.tracker.start(
-                run_name=f"{self.graph.name}-{self.run_id[:8]}",
-                tags={
-                    "iml4e.pipeline": self.graph.name,
-                    "iml4e.pipeline_run": self.run_id,
-                    "iml4e.pipeline_ref": self.graph.ref,
-                    "iml4e.executor": executor_name,
-                },
-                params=self.graph.params,
-            ),
+            executor=self.executor_name,
+            options={
+                "cache": self.cache,
+                "no_cache_steps": sorted(self.no_cache_steps),
+                "experiment": self.graph.experiment,
+            },
+            create_mlflow_run=self.tracker.start,
         )
-        self.tracker.parent_run_id = parent
+        if parent is not None:
+            self.tracker.start(parent)
         finished = finished_steps(self.store, self.run_id)
         for upstream in sorted(node.upstream):
             if upstream not in finished:
@@ -480,7 +472,14 @@ class _Scheduler:
             return None
         return "cached", found
 
+    def _ensure_tracking(self) -> None:
+        """Start the MLflow parent run when the first step is about to really run."""
+        if not self.tracker.started:
+            parent = self.tracker.start()
+            self.recorder.set_mlflow_run(self.run_id, parent)
+
     def _submit(self, attempt: _Attempt) -> None:
+        self._ensure_tracking()
         task = StepTask(
             pipeline_run_id=self.run_id,
             step=attempt.node.step,

@@ -91,7 +91,7 @@ class _Builtin:
         return self.verdict(value) is True
 
 
-class ParquetFrame(_Builtin):
+class _ParquetFrame(_Builtin):
     """pandas DataFrames as Parquet; the index is kept unless it is the default RangeIndex."""
 
     name, extension = "parquet", ".parquet"
@@ -113,7 +113,7 @@ class ParquetFrame(_Builtin):
         return pq.read_table(path).to_pandas()
 
 
-class ParquetSeries(_Builtin):
+class _ParquetSeries(_Builtin):
     """pandas Series as a one-column Parquet file; the name is kept in the file's metadata."""
 
     name, extension = "parquet-series", ".parquet"
@@ -154,7 +154,7 @@ def _write_parquet(frame: Any, path: Path, metadata: dict[bytes, bytes]) -> None
     pq.write_table(table, path)
 
 
-class Npy(_Builtin):
+class _Npy(_Builtin):
     """numpy arrays in ``.npy`` format, without pickle (so no object dtypes)."""
 
     name, extension = "npy", ".npy"
@@ -181,7 +181,7 @@ class Npy(_Builtin):
         return np.load(path, allow_pickle=False)
 
 
-class DataclassJson(_Builtin):
+class _DataclassJson(_Builtin):
     """Dataclass instances as ``{"type": "module:QualName", "fields": {...}}``.
 
     Fields may hold JSON data, datetimes, dates and nested dataclasses. Loading imports the
@@ -217,7 +217,7 @@ class DataclassJson(_Builtin):
         return _rebuild(cls, document["fields"])
 
 
-class Json(_Builtin):
+class _Json(_Builtin):
     """None, bool, int, float, str and lists, tuples and str-keyed dicts of them, as JSON.
 
     Keys are sorted so equal values give equal bytes. Tuples load back as lists and numpy
@@ -239,7 +239,7 @@ class Json(_Builtin):
         return orjson.loads(path.read_bytes())
 
 
-class Joblib(_Builtin):
+class _Joblib(_Builtin):
     """scikit-learn estimators (fitted or not) with joblib, scikit-learn's own format."""
 
     name, extension = "joblib", ".joblib"
@@ -360,6 +360,8 @@ def _value_hint(hint: Any) -> Any:
 
 
 def _fields_problem(value: Any, depth: int) -> Problem | None:
+    if depth >= MAX_DEPTH:
+        return [], f"is nested more than {MAX_DEPTH} levels deep"
     try:
         hints = _hints(type(value))
     except Exception as exc:
@@ -457,12 +459,12 @@ def _decode(data: Any, hint: Any) -> Any:
 # --- the registry ------------------------------------------------------------------------------
 
 _BUILTINS: tuple[Serializer, ...] = (
-    ParquetFrame(),
-    ParquetSeries(),
-    Npy(),
-    DataclassJson(),
-    Json(),
-    Joblib(),
+    _ParquetFrame(),
+    _ParquetSeries(),
+    _Npy(),
+    _DataclassJson(),
+    _Json(),
+    _Joblib(),
 )
 
 

@@ -29,7 +29,7 @@ from iml4e.scenarios.training import ALIAS, train_case
 from iml4e.serving import InferenceRecord, read_inference_log
 from iml4e.serving.process import ModelServerProcess
 from iml4e.store import open_store
-from iml4e.tracking import connect_tracking, log_run_data
+from iml4e.tracking import connect_tracking, ensure_experiment, log_run_data
 
 
 @dataclass(frozen=True)
@@ -92,10 +92,10 @@ class _Trained:
     metrics: dict[str, float]
 
     @classmethod
-    def from_run(cls, result: PipelineRunResult) -> _Trained:
+    def from_run(cls, result: PipelineRunResult, experiment_id: str) -> _Trained:
         version = result.output("register")
         return cls(
-            experiment_id=result.experiment_id,
+            experiment_id=experiment_id,
             run_id=version.run_id,
             pipeline_mlflow_run_id=result.record.mlflow_run_id or "",
             dataset=result.output("version_dataset"),
@@ -139,15 +139,15 @@ def run_demo(
         experiment=case.model_name,
         on_event=report,
     )
-    trained = _Trained.from_run(result)
     serve_started = time.perf_counter()
     sent = _serve_and_send(settings, case, options, on_step)
     serve_seconds = time.perf_counter() - serve_started
     store = open_store(settings)
     try:
+        client = connect_tracking(settings, store)
+        trained = _Trained.from_run(result, ensure_experiment(client, settings, case.model_name))
         records = read_inference_log(store, case.model_name, since=since)
         summary = _summarise(settings, case, result.run_id, trained, sent, records)
-        client = connect_tracking(settings, store)
         log_run_data(
             client,
             trained.run_id,
