@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import contextvars
+import functools
 import hashlib
 import inspect
 import textwrap
@@ -123,11 +124,7 @@ class StepDefinition(Generic[P, R]):
         Comments, the docstring, formatting and the decorator's options do not count; any
         other change to the body or the signature does.
         """
-        cached = self.__dict__.get("_code_hash")
-        if cached is None:
-            cached = _code_hash(self.func, self.options.version)
-            self.__dict__["_code_hash"] = cached
-        return cached
+        return _code_hash(self.func, self.options.version)
 
     def output_annotation(self, name: str) -> Any:
         """The declared type of output ``name``."""
@@ -438,6 +435,7 @@ def _check_options(options: StepOptions) -> None:
         raise PipelineDefinitionError("retry_backoff_s cannot be negative", where=options.name)
 
 
+@functools.lru_cache(maxsize=4096)
 def _code_hash(func: Callable[..., Any], version: str) -> str:
     digest = hashlib.sha256(version.encode())
     try:

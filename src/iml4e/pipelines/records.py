@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 
 from iml4e.pipelines.artifacts import ArtifactRef
 from iml4e.pipelines.context import LinkRecord
@@ -177,20 +177,23 @@ class RunRecorder:
     ) -> int:
         """Record a step as running, with the artifacts it reads; returns its id."""
         with self.store.session() as session:
-            row = StepRun(
-                pipeline_run_id=run_id,
-                name=name,
-                status="running",
-                step_ref=step_ref,
-                code_hash=code_hash,
-                cache_key=cache_key,
-                params=dict(params),
-                attempts=1,
-            )
-            session.add(row)
-            session.flush()
-            self._add_uses(session, row.id, "input", inputs)
-            return row.id
+            step_id = session.execute(
+                insert(StepRun)
+                .values(
+                    pipeline_run_id=run_id,
+                    name=name,
+                    status="running",
+                    step_ref=step_ref,
+                    code_hash=code_hash,
+                    cache_key=cache_key,
+                    params=dict(params),
+                    attempts=1,
+                    started_at=utcnow(),
+                )
+                .returning(StepRun.id)
+            ).scalar_one()
+            self._add_uses(session, step_id, "input", inputs)
+            return step_id
 
     def retrying_step(self, step_id: int, attempt: int, error: str) -> None:
         with self.store.session() as session:
@@ -212,11 +215,18 @@ class RunRecorder:
         logs: str | None = None,
     ) -> None:
         with self.store.session() as session:
-            row = session.get(StepRun, step_id)
-            if row is None:
-                return
-            row.status, row.duration_s, row.attempts = status, duration_s, attempts
-            row.finished_at, row.error, row.logs = utcnow(), error, logs or None
+            session.execute(
+                update(StepRun)
+                .where(StepRun.id == step_id)
+                .values(
+                    status=status,
+                    duration_s=duration_s,
+                    attempts=attempts,
+                    finished_at=utcnow(),
+                    error=error,
+                    logs=logs or None,
+                )
+            )
             self._add_uses(session, step_id, "output", outputs or {})
             self._add_links(session, step_id, links)
 
@@ -307,31 +317,54 @@ class RunRecorder:
             )
         )
         if found is None:
-            artifact = Artifact(
-                content_hash=ref.content_hash,
-                serializer=ref.serializer,
-                uri=ref.uri,
-                type_name=ref.type_name,
-                size_bytes=ref.size_bytes,
-            )
-            session.add(artifact)
-            session.flush()
-            found = artifact.id
+            found = self._insert_artifact(session, ref)
         self._artifact_ids[key] = found
         return found
+
+    def _insert_artifact(self, session: Any, ref: ArtifactRef) -> int:
+        """Insert the artifact row; another writer may insert the same content meanwhile."""
+        dialect = session.get_bind().dialect.name
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        elif dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        else:  # pragma: no cover - other databases are not supported as stores yet
+            dialect_insert = insert
+        statement = dialect_insert(Artifact).values(
+            content_hash=ref.content_hash,
+            serializer=ref.serializer,
+            uri=ref.uri,
+            type_name=ref.type_name,
+            size_bytes=ref.size_bytes,
+            created_at=utcnow(),
+        )
+        if hasattr(statement, "on_conflict_do_nothing"):
+            statement = statement.on_conflict_do_nothing(
+                index_elements=["content_hash", "serializer"]
+            )
+        inserted = session.execute(statement.returning(Artifact.id)).scalar_one_or_none()
+        if inserted is not None:
+            return inserted
+        return session.scalar(
+            select(Artifact.id).where(
+                Artifact.content_hash == ref.content_hash, Artifact.serializer == ref.serializer
+            )
+        )
 
     def _add_uses(
         self, session: Any, step_id: int, role: str, refs: Mapping[str, ArtifactRef]
     ) -> None:
-        for name, ref in refs.items():
-            session.add(
-                ArtifactUse(
-                    step_run_id=step_id,
-                    artifact_id=self._artifact_id(session, ref),
-                    role=role,
-                    name=name,
-                )
-            )
+        rows = [
+            {
+                "step_run_id": step_id,
+                "artifact_id": self._artifact_id(session, ref),
+                "role": role,
+                "name": name,
+            }
+            for name, ref in refs.items()
+        ]
+        if rows:
+            session.execute(insert(ArtifactUse), rows)
 
     @staticmethod
     def _add_links(session: Any, step_id: int, links: Iterable[LinkRecord]) -> None:
