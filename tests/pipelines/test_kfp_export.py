@@ -94,6 +94,7 @@ def test_compiled_pipeline_loads_back_with_the_kfp_sdk(tmp_path: Path) -> None:
             name,
             "--run-id",
             f"{{{{$.inputs.parameters['{RUN_ID_INPUT}']}}}}",
+            "--no-retries",
             *[
                 item
                 for parameter in PARAMETERS

@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from iml4e.pipelines.artifacts import artifact_store_for
 from mlflow import MlflowClient
 
 from iml4e.config import Settings
 from iml4e.pipelines import StepFailed, get_run, list_runs, resume_pipeline, run_pipeline
+from iml4e.pipelines.artifacts import artifact_store_for
 from iml4e.store import open_store
 from tests.pipelines import sample_pipelines as sample
 

@@ -89,6 +89,10 @@ def run_step_command(
     run_id: Annotated[str, typer.Option("--run-id", help="Run shared by the steps (a UUID).")],
     param: ParamOption = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not reuse a result.")] = False,
+    retries: Annotated[
+        bool,
+        typer.Option(help="Retry a failing step as its options say (off when KFP retries pods)."),
+    ] = True,
     json_output: JsonOption = False,
 ) -> None:
     """Run one step inside a shared run (what each container of a Kubeflow run executes)."""
@@ -103,6 +107,7 @@ def run_step_command(
         _params(definition, param),
         settings=_settings(ctx),
         cache=not no_cache,
+        retries=retries,
         on_event=_progress(json_output),
     )
     _print_run(result.record, json_output)

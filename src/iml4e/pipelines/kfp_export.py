@@ -1,7 +1,7 @@
 """Export a pipeline to Kubeflow Pipelines (KFP v2) as a pipeline-spec YAML file.
 
 Every step becomes one container running ``iml4e pipeline run-step REF --step NAME --run-id
-JOB_ID -p key=value ...``: KFP only orders the containers, retries them and passes the
+JOB_ID --no-retries -p key=value ...``: KFP only orders the containers, retries them and passes the
 pipeline parameters; the steps still hand their outputs to each other through iml4e's
 metadata database and artifact root, not through KFP artifacts, and iml4e does its own step
 caching (KFP's caching is switched off).
@@ -237,7 +237,17 @@ def _step_component(
 
     def container(*values: Any) -> Any:
         run_id, *parameter_values = values
-        args = ["pipeline", "run-step", ref, "--step", node.name, "--run-id", str(run_id)]
+        # KFP retries the pod (set_retry below), so the step itself runs once per pod.
+        args = [
+            "pipeline",
+            "run-step",
+            ref,
+            "--step",
+            node.name,
+            "--run-id",
+            str(run_id),
+            "--no-retries",
+        ]
         for parameter, value in zip(parameters, parameter_values, strict=True):
             args += ["-p", f"{parameter.name}={value}"]
         return dsl.ContainerSpec(image=image, command=list(command), args=args)

@@ -155,12 +155,14 @@ def run_step_in_run(
     *,
     settings: Settings | None = None,
     cache: bool = True,
+    retries: bool = True,
     on_event: OnEvent | None = None,
 ) -> PipelineRunResult:
     """Run one step of ``pipeline`` as part of run ``run_id`` (how a KFP container runs it).
 
     ``run_id`` is shared by every step of one run (a KFP job id; a UUID's dashes are
-    dropped). Upstream steps must have finished in the same run.
+    dropped). Upstream steps must have finished in the same run. ``retries=False`` runs the
+    step once whatever its options say (when the orchestrator retries the container).
     """
     from iml4e.platform import initialize
 
@@ -170,6 +172,10 @@ def run_step_in_run(
         raise PipelineDefinitionError(
             f"the pipeline has no such step (steps: {', '.join(graph.nodes)})", where=step_name
         )
+    if not retries:
+        node = graph.nodes[step_name]
+        single = replace(node, step=node.step.with_options(retries=0))
+        graph = replace(graph, nodes={**graph.nodes, step_name: single})
     run_id = normalize_run_id(run_id)
     settings = settings or load_settings().settings
     initialize(settings)
