@@ -80,6 +80,18 @@ class RunRecord:
         return sum(1 for step in self.steps if step.cache_hit)
 
 
+@dataclass(frozen=True)
+class RunDescription:
+    """What a new pipeline run row says about the run."""
+
+    pipeline: str
+    pipeline_ref: str
+    params: Mapping[str, Any]
+    executor: str
+    options: Mapping[str, Any]
+    resumed_from: str | None = None
+
+
 class RunRecorder:
     """Writes one pipeline run's rows; one short transaction per event."""
 
@@ -87,41 +99,23 @@ class RunRecorder:
         self.store = store
         self._artifact_ids: dict[tuple[str, str], int] = {}
 
-    def start_run(
-        self,
-        run_id: str,
-        *,
-        pipeline: str,
-        pipeline_ref: str,
-        params: Mapping[str, Any],
-        executor: str,
-        options: Mapping[str, Any],
-        resumed_from: str | None,
-    ) -> None:
+    def start_run(self, run_id: str, description: RunDescription) -> None:
         with self.store.session() as session:
             session.add(
                 PipelineRun(
                     id=run_id,
-                    pipeline=pipeline,
-                    pipeline_ref=pipeline_ref,
+                    pipeline=description.pipeline,
+                    pipeline_ref=description.pipeline_ref,
                     status="running",
-                    params=dict(params),
-                    executor=executor,
-                    options=dict(options),
-                    resumed_from=resumed_from,
+                    params=dict(description.params),
+                    executor=description.executor,
+                    options=dict(description.options),
+                    resumed_from=description.resumed_from,
                 )
             )
 
     def ensure_run(
-        self,
-        run_id: str,
-        *,
-        pipeline: str,
-        pipeline_ref: str,
-        params: Mapping[str, Any],
-        executor: str,
-        options: Mapping[str, Any],
-        create_mlflow_run: Callable[[], str],
+        self, run_id: str, description: RunDescription, create_mlflow_run: Callable[[], str]
     ) -> str | None:
         """Create run ``run_id`` unless another process did; return its MLflow run id."""
         from sqlalchemy.exc import IntegrityError
@@ -131,15 +125,7 @@ class RunRecorder:
             if existing is not None:
                 return existing.mlflow_run_id
         try:
-            self.start_run(
-                run_id,
-                pipeline=pipeline,
-                pipeline_ref=pipeline_ref,
-                params=params,
-                executor=executor,
-                options=options,
-                resumed_from=None,
-            )
+            self.start_run(run_id, description)
         except IntegrityError:  # another step of the run created it meanwhile
             for _ in range(50):
                 with self.store.session() as session:

@@ -27,6 +27,7 @@ from iml4e.pipelines.graph import PipelineGraph, StepNode
 from iml4e.pipelines.loading import load_pipeline
 from iml4e.pipelines.records import (
     FINISHED_OK,
+    RunDescription,
     RunRecord,
     RunRecorder,
     StepRecord,
@@ -308,10 +309,8 @@ class _Scheduler:
 
     # --- the loop ---------------------------------------------------------------------------
 
-    def run(self) -> None:
-        order = self.graph.order()
-        self.recorder.start_run(
-            self.run_id,
+    def _description(self) -> RunDescription:
+        return RunDescription(
             pipeline=self.graph.name,
             pipeline_ref=self.graph.ref,
             params=self.graph.params,
@@ -323,6 +322,10 @@ class _Scheduler:
             },
             resumed_from=self.resume_from.id if self.resume_from else None,
         )
+
+    def run(self) -> None:
+        order = self.graph.order()
+        self.recorder.start_run(self.run_id, self._description())
         status, error = "failed", None
         try:
             pending = list(order)
@@ -358,19 +361,7 @@ class _Scheduler:
         recorded under the same run id. The run is marked succeeded once every step is.
         """
         node = self.graph.nodes[name]
-        parent = self.recorder.ensure_run(
-            self.run_id,
-            pipeline=self.graph.name,
-            pipeline_ref=self.graph.ref,
-            params=self.graph.params,
-            executor=self.executor_name,
-            options={
-                "cache": self.cache,
-                "no_cache_steps": sorted(self.no_cache_steps),
-                "experiment": self.graph.experiment,
-            },
-            create_mlflow_run=self.tracker.start,
-        )
+        parent = self.recorder.ensure_run(self.run_id, self._description(), self.tracker.start)
         if parent is not None:
             self.tracker.start(parent)
         finished = finished_steps(self.store, self.run_id)
