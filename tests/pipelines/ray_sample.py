@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,25 @@ def wide(count: int = 100) -> None:
     join(power_sum(data, power=1), power_sum(data, power=2), power_sum(data, power=3))
 
 
+@dataclass
+class Summary:
+    """A dataclass output: stored as dataclass-json, which imports this module to load it."""
+
+    count: int
+    total: int
+
+
+@step
+def summarize(data: dict[str, Any]) -> Summary:
+    return Summary(count=len(data["values"]), total=sum(data["values"]))
+
+
+@pipeline
+def summarized(count: int = 10) -> None:
+    """A source and a step that returns a dataclass defined in this module."""
+    summarize(numbers(count))
+
+
 @step
 def explode(data: dict[str, Any], message: str = "boom on ray") -> int:
     print(f"about to fail in process {os.getpid()}")
@@ -57,6 +77,18 @@ def explode(data: dict[str, Any], message: str = "boom on ray") -> int:
 def failing(count: int = 5) -> None:
     """A source, then a step that prints and raises."""
     explode(numbers(count))
+
+
+@step
+def die(data: dict[str, Any], code: int = 3) -> int:
+    """Ends its worker process at once, as a segfault or the OOM killer would."""
+    os._exit(code)
+
+
+@pipeline
+def dying(count: int = 3) -> None:
+    """A source, then a step whose process dies."""
+    die(numbers(count))
 
 
 @step(timeout_s=2.0)
