@@ -150,3 +150,10 @@ def retrying_without_retries(marker: str, rows: int = 6) -> None:
     frame = make_frame(rows=rows)
     count = flaky(marker, failures=1)
     take(frame, count)
+
+
+@pipeline
+def queued(seconds: float = 0.4, timeout: float = 0.7) -> None:
+    bounded = sleep_then.with_options(timeout_s=timeout)
+    bounded(1, seconds=seconds)
+    bounded(2, seconds=seconds)

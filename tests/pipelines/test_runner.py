@@ -183,3 +183,14 @@ def test_pipeline_is_an_mlflow_parent_run_with_nested_step_runs(make_settings) -
     assert {step.mlflow_run_id for step in result.record.steps} == {
         run.info.run_id for run in children
     }
+
+
+def test_timeout_does_not_count_time_spent_waiting_for_a_thread(make_settings) -> None:
+    # One thread: the second step waits 0.4 s for it, then runs 0.4 s of its 0.7 s.
+    result = run_pipeline(
+        sample.queued,
+        {"seconds": 0.4, "timeout": 0.7},
+        settings=make_settings(),
+        executor="local:1",
+    )
+    assert [step.status for step in result.record.steps] == ["succeeded", "succeeded"]

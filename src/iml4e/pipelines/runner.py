@@ -202,9 +202,14 @@ def _run_graph(
     from iml4e.platform import initialize
 
     initialize(settings)
-    store = open_store(settings)
     owned = executor is None or isinstance(executor, str)
     engine = open_executor(executor, settings) if owned else executor  # type: ignore[arg-type]
+    try:
+        store = open_store(settings)
+    except BaseException:
+        if owned:
+            engine.close()
+        raise
     try:
         scheduler = Scheduler(
             graph,

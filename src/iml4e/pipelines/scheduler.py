@@ -35,6 +35,9 @@ from iml4e.pipelines.records import (
 from iml4e.pipelines.run_tracking import RunTracker
 from iml4e.store import Store
 
+CLOCK_POLL_S = 0.05
+"""How often to look whether an attempt with a timeout has started running."""
+
 OnEvent = Callable[[str, str, str], None]
 """``on_event(step, status, detail)``: progress for a command line or a log."""
 
@@ -277,9 +280,33 @@ class Scheduler:
             parent_mlflow_run_id=self.tracker.parent_run_id,
         )
         attempt.started = time.monotonic()
+        attempt.deadline = None
+        future = self.executor.submit(task)
+        self.running[future] = attempt
+        if not getattr(self.executor, "reports_running", False):
+            self._start_clock(attempt, attempt.started)
+
+    def _start_clock(self, attempt: _Attempt, now: float) -> None:
+        """The timeout counts from when the attempt starts running, not while it waits.
+
+        Executors whose futures say when they start (``reports_running``, like the local
+        one) start the clock then; for the others (Ray) it counts from submission, so it also
+        covers waiting for a worker.
+        """
         timeout = attempt.node.step.options.timeout_s
-        attempt.deadline = attempt.started + timeout if timeout else None
-        self.running[self.executor.submit(task)] = attempt
+        if timeout and attempt.deadline is None:
+            attempt.deadline = now + timeout
+
+    def _watch_clocks(self, now: float) -> bool:
+        """Start the clocks of attempts that began running; whether any is still waiting."""
+        waiting = False
+        for future, attempt in self.running.items():
+            if attempt.deadline is None and attempt.node.step.options.timeout_s:
+                if future.running() or future.done():
+                    self._start_clock(attempt, now)
+                else:
+                    waiting = True
+        return waiting
 
     def _wait_and_collect(self) -> None:
         now = time.monotonic()
@@ -289,8 +316,11 @@ class Scheduler:
             self._submit(item[1])
         if due:
             return
+        clocks_waiting = self._watch_clocks(now)
         wakeups = [when for when, _ in self.retry_at]
         wakeups += [a.deadline for a in self.running.values() if a.deadline is not None]
+        if clocks_waiting:
+            wakeups.append(now + CLOCK_POLL_S)
         timeout = max(0.0, min(wakeups) - now) if wakeups else None
         finished, _ = wait(list(self.running), timeout=timeout, return_when=FIRST_COMPLETED)
         for future in finished:

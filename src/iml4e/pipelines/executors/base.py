@@ -13,6 +13,8 @@ class Executor(Protocol):
 
     ``submit`` must not block on the step; ``abandon`` is called for an attempt that ran past
     its timeout (cancel it if the engine can, and never deliver its outcome as the step's).
+    An executor whose futures turn ``running()`` when the attempt really starts sets
+    ``reports_running = True``, so timeouts do not count the time an attempt waits.
     """
 
     name: str

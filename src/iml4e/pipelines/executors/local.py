@@ -23,6 +23,7 @@ class LocalExecutor:
     """Runs up to ``workers`` steps at once in daemon threads (default: one per CPU)."""
 
     name = "local"
+    reports_running = True  # futures turn running when a thread picks the attempt up
 
     def __init__(self, workers: int = 0) -> None:
         self.workers = workers or os.cpu_count() or 1
