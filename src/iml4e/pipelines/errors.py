@@ -51,6 +51,14 @@ class UnknownExecutor(BadInput):
     """No executor is registered under this name or URI scheme."""
 
 
+class ExecutorUnavailable(BadInput):
+    """The executor's engine could not be reached or started (``where`` names the address)."""
+
+
+class KfpExportError(BadInput):
+    """The pipeline cannot be written as a KFP pipeline; ``where`` says what is at fault."""
+
+
 class PipelineNotFound(BadInput):
     """A ``module:attribute`` reference does not name a pipeline."""
 

@@ -31,8 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from iml4e.errors import BadInput
-from iml4e.pipelines.errors import InvalidParameter
+from iml4e.pipelines.errors import InvalidParameter, KfpExportError
 from iml4e.pipelines.params import parse_value
 
 if TYPE_CHECKING:
@@ -45,10 +44,6 @@ RUN_ID_INPUT = "iml4e_run_id"
 _KFP_TYPES = (bool, int, float, str)
 _KFP_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-class KfpExportError(BadInput):
-    """The pipeline cannot be written as a KFP pipeline; ``where`` says what is at fault."""
 
 
 @dataclass(frozen=True)

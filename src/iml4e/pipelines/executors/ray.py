@@ -47,8 +47,7 @@ from types import ModuleType
 from typing import Any
 
 from iml4e.config import Settings
-from iml4e.errors import BadInput
-from iml4e.pipelines.errors import UnknownExecutor
+from iml4e.pipelines.errors import ExecutorUnavailable, UnknownExecutor
 from iml4e.pipelines.execute import StepOutcome, StepTask, execute_step
 
 CONNECT_TIMEOUT_S = 5.0
@@ -66,10 +65,6 @@ _AUTH_HINT = (
     " (a cluster with token authentication also needs RAY_AUTH_MODE=token and its token"
     " in this process's environment or ~/.ray/auth_token)"
 )
-
-
-class ExecutorUnavailable(BadInput):
-    """The executor's engine could not be reached or started (``where`` names the address)."""
 
 
 class RayExecutor:
