@@ -92,7 +92,6 @@ class Scheduler:
             },
             params=graph.params,
         )
-        self._adopt_parent: str | None = None
         self.outputs: dict[str, dict[str, ArtifactRef]] = {}
         self.done: set[str] = set()
         self.running: dict[Future[StepOutcome], _Attempt] = {}
