@@ -54,7 +54,7 @@ def demo(
 
     def show_step(step: str, detail: str) -> None:
         if not json:
-            console.print(f"[bold cyan]{step:>9}[/]  {detail}")
+            console.print(f"[bold cyan]{step:>15}[/]  {detail}")
 
     summary = run_demo(settings, options, on_step=show_step)
     if json:
