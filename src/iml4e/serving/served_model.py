@@ -33,6 +33,8 @@ class ServedModel:
     version: str
     columns: list[InputColumn] | None
     pyfunc: Any
+    output_type: str | None = None
+    """The signature's output column type (``long``, ``double``…) when it has exactly one."""
 
     @property
     def column_names(self) -> list[str] | None:
@@ -129,7 +131,13 @@ def load_served_model(settings: Settings, model_uri: str) -> ServedModel:
             InputColumn(name=spec.name, type=spec.type.name, required=spec.required)
             for spec in schema.inputs
         ]
-    return ServedModel(name=name, version=str(version), columns=columns, pyfunc=pyfunc)
+    outputs = pyfunc.metadata.get_output_schema()
+    output_type = None
+    if outputs is not None and len(outputs.inputs) == 1:
+        output_type = getattr(outputs.inputs[0].type, "name", None)
+    return ServedModel(
+        name=name, version=str(version), columns=columns, pyfunc=pyfunc, output_type=output_type
+    )
 
 
 def _to_json_values(raw: Any) -> list[Any]:

@@ -1,0 +1,56 @@
+"""The scoring path every protocol shares: predict, count, append to the inference log."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from iml4e.serving.inference_log import InferenceLogWriter, InferenceRecord
+from iml4e.serving.metrics import ServingMetrics
+from iml4e.serving.served_model import ServedModel
+
+
+@dataclass
+class Scorer:
+    """One served model with its deployment name, inference log and metrics."""
+
+    model: ServedModel
+    deployment: str
+    log: InferenceLogWriter
+    metrics: ServingMetrics
+
+    def serves(self, name: str) -> bool:
+        """Whether ``name`` (the deployment's or the model's) addresses this server."""
+        return name in (self.deployment, self.model.name)
+
+    def predict_and_log(
+        self,
+        frame: pd.DataFrame,
+        *,
+        protocol: str,
+        request_id: str,
+        started: float,
+        caller: str | None,
+    ) -> list[Any]:
+        """Predict ``frame`` and append the record before returning; bad values raise
+        :class:`~iml4e.serving.errors.PayloadError`."""
+        outputs = self.model.predict(frame)
+        self.metrics.observe_predictions(outputs)
+        self.log.append(
+            InferenceRecord(
+                request_id=request_id,
+                timestamp=time.time(),
+                deployment=self.deployment,
+                model_name=self.model.name,
+                model_version=self.model.version,
+                protocol=protocol,
+                inputs=frame.to_dict(orient="records"),
+                outputs=outputs,
+                latency_ms=(time.perf_counter() - started) * 1000,
+                caller=caller,
+            )
+        )
+        return outputs
