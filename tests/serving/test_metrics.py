@@ -36,6 +36,8 @@ def test_prediction_labels_are_bounded() -> None:
     metrics = ServingMetrics("m", "1")
     metrics.observe_predictions([f"class-{i}" for i in range(MAX_LABELS + 10)])
     metrics.observe_predictions([True, 0.25, {"a": 1}, "class-0"])
+    metrics.observe_batch(MAX_LABELS + 10)
+    metrics.observe_batch(4)
     values = samples(metrics)
     labels = {
         dict(key[1])["prediction"]: value

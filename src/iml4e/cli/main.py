@@ -17,6 +17,7 @@ from iml4e.cli import (
     commands_demo,
     commands_pipelines,
     commands_platform,
+    commands_registry,
     commands_serving,
 )
 from iml4e.cli.context import CliState
@@ -67,6 +68,7 @@ commands_demo.register(app)
 commands_data.register(app)
 commands_pipelines.register(app)
 commands_serving.register(app)
+commands_registry.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

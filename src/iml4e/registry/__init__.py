@@ -1,6 +1,14 @@
 """The registry room: model versions and aliases in MLflow's registry, and the gates before."""
 
-from iml4e.registry.errors import GateFailed, RegistryError
+from iml4e.registry.errors import (
+    GateFailed,
+    ModelNotFound,
+    NothingToRollBack,
+    PolicyInvalid,
+    PromotionRejected,
+    RegistryError,
+)
+from iml4e.registry.events import RegistryChange, registry_events
 from iml4e.registry.gates import (
     GateResult,
     Threshold,
@@ -8,17 +16,71 @@ from iml4e.registry.gates import (
     parse_threshold,
     require_gate,
 )
-from iml4e.registry.versions import ModelVersionInfo, register_model_version, set_alias
+from iml4e.registry.policy import (
+    PolicyCheck,
+    PromotionEvaluation,
+    PromotionPolicy,
+    default_policy_path,
+    evaluate_promotion,
+    load_policy,
+    parse_policy,
+)
+from iml4e.registry.promotion import (
+    ModelSummary,
+    PromotionResult,
+    RollbackResult,
+    VersionDetail,
+    alias_history,
+    approve,
+    approvers,
+    list_models,
+    model_versions,
+    promote,
+    resolve_policy,
+    rollback,
+)
+from iml4e.registry.versions import (
+    ModelVersionInfo,
+    current_alias_version,
+    register_model_version,
+    set_alias,
+)
 
 __all__ = [
     "GateFailed",
     "GateResult",
+    "ModelNotFound",
+    "ModelSummary",
     "ModelVersionInfo",
+    "NothingToRollBack",
+    "PolicyCheck",
+    "PolicyInvalid",
+    "PromotionEvaluation",
+    "PromotionPolicy",
+    "PromotionRejected",
+    "PromotionResult",
+    "RegistryChange",
     "RegistryError",
+    "RollbackResult",
     "Threshold",
+    "VersionDetail",
+    "alias_history",
+    "approve",
+    "approvers",
+    "current_alias_version",
+    "default_policy_path",
     "evaluate_gate",
+    "evaluate_promotion",
+    "list_models",
+    "load_policy",
+    "model_versions",
+    "parse_policy",
     "parse_threshold",
+    "promote",
     "register_model_version",
+    "registry_events",
     "require_gate",
+    "resolve_policy",
+    "rollback",
     "set_alias",
 ]

@@ -1,6 +1,6 @@
 """Errors of the registry room."""
 
-from iml4e.errors import CheckFailed, Iml4eError
+from iml4e.errors import BadInput, CheckFailed, Iml4eError
 
 
 class RegistryError(Iml4eError):
@@ -13,3 +13,23 @@ class GateFailed(CheckFailed):
     def __init__(self, message: str, *, failures: list[str], where: str | None = None) -> None:
         super().__init__(message, where=where)
         self.failures = failures
+
+
+class ModelNotFound(BadInput):
+    """A model name or version that the registry does not hold (CLI exit 2)."""
+
+
+class PolicyInvalid(BadInput):
+    """A promotion policy file that cannot be used; ``where`` names the file and the key."""
+
+
+class PromotionRejected(CheckFailed):
+    """A promotion policy was not met; ``failures`` lists every failed check."""
+
+    def __init__(self, message: str, *, failures: list[str], where: str | None = None) -> None:
+        super().__init__(message, where=where)
+        self.failures = failures
+
+
+class NothingToRollBack(CheckFailed):
+    """An alias has no promotion left to undo."""

@@ -7,6 +7,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from iml4e.registry.events import add_event, record_event
 from iml4e.store import Store
 from iml4e.store.models import ModelRecord
 
@@ -35,6 +36,7 @@ def register_model_version(
     metrics: Mapping[str, float],
     pipeline_run_id: str | None = None,
     dataset_version_id: int | None = None,
+    actor: str = "iml4e",
 ) -> ModelVersionInfo:
     """Create a new version of ``name`` from ``source`` (a ``models:/m-…`` or run URI).
 
@@ -60,13 +62,53 @@ def register_model_version(
                 metrics=dict(metrics),
             )
         )
+        add_event(
+            session,
+            model_name=name,
+            model_version=str(version.version),
+            kind="registered",
+            actor=actor,
+            detail={"run_id": run_id, "source": source},
+        )
     return ModelVersionInfo(name, str(version.version), run_id, source, ())
 
 
-def set_alias(client: MlflowClient, name: str, alias: str, version: str) -> ModelVersionInfo:
-    """Point ``alias`` (e.g. ``champion``) of model ``name`` at ``version``."""
+def set_alias(
+    client: MlflowClient,
+    name: str,
+    alias: str,
+    version: str,
+    *,
+    store: Store | None = None,
+    actor: str = "iml4e",
+) -> ModelVersionInfo:
+    """Point ``alias`` (e.g. ``champion``) of model ``name`` at ``version``.
+
+    With ``store``, the move is recorded as an ``alias_set`` event (with the previous version).
+    """
+    previous = current_alias_version(client, name, alias) if store is not None else None
     client.set_registered_model_alias(name, alias, version)
+    if store is not None:
+        record_event(
+            store,
+            model_name=name,
+            model_version=str(version),
+            kind="alias_set",
+            alias=alias,
+            previous_version=previous,
+            actor=actor,
+        )
     found = client.get_model_version(name, version)
     return ModelVersionInfo(
         name, str(found.version), found.run_id, found.source, tuple(found.aliases)
     )
+
+
+def current_alias_version(client: MlflowClient, name: str, alias: str) -> str | None:
+    """The version ``alias`` of model ``name`` points at, or None when it is unset."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return str(client.get_model_version_by_alias(name, alias).version)
+    except MlflowException:
+        return None

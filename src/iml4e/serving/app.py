@@ -52,7 +52,7 @@ def create_model_app(model: ServedModel, deployment: str, log: InferenceLogWrite
         request_id = request_id_of(request)
         try:
             frame = parse(await read_json(request))
-            outputs = scorer.predict_and_log(
+            outputs = await scorer.predict_and_log(
                 frame,
                 protocol=protocol,
                 request_id=request_id,
@@ -100,6 +100,7 @@ def create_model_app(model: ServedModel, deployment: str, log: InferenceLogWrite
         try:
             yield
         finally:
+            scorer.batcher.close()
             log.close()
 
     routes = [

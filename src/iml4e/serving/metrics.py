@@ -68,10 +68,12 @@ class ServingMetrics:
         ).inc()
         self._latency.labels(route=route).observe(seconds)
 
+    def observe_batch(self, rows: int) -> None:
+        """Record one ``predict`` call of ``rows`` rows (several requests when batched)."""
+        self._batch_rows.observe(rows)
+
     def observe_predictions(self, outputs: Iterable[Any]) -> None:
-        """Record one predict call: its row count and, for classification, each label."""
-        outputs = list(outputs)
-        self._batch_rows.observe(len(outputs))
+        """Count the predicted labels of one request (classification outputs only)."""
         counts: dict[str, int] = {}
         for value in outputs:
             label = self._label_of(value)

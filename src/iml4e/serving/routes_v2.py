@@ -72,7 +72,7 @@ def v2_routes(scorer: Scorer) -> list[Route]:
             body = await read_json(request, allow_nan=True, allow_no_content_type=True)
             parsed = parse_infer_request(body, model.columns)
             request_id = parsed.id or request_id_of(request)
-            outputs = scorer.predict_and_log(
+            outputs = await scorer.predict_and_log(
                 parsed.frame,
                 protocol="v2",
                 request_id=request_id,

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
+from iml4e.serving.batching import MicroBatcher
 from iml4e.serving.inference_log import InferenceLogWriter, InferenceRecord
 from iml4e.serving.metrics import ServingMetrics
 from iml4e.serving.served_model import ServedModel
@@ -15,18 +16,28 @@ from iml4e.serving.served_model import ServedModel
 
 @dataclass
 class Scorer:
-    """One served model with its deployment name, inference log and metrics."""
+    """One served model with its deployment name, inference log and metrics.
+
+    Requests are checked one by one (so a bad one gets its own 4xx) and predicted in micro
+    batches (:class:`~iml4e.serving.batching.MicroBatcher`).
+    """
 
     model: ServedModel
     deployment: str
     log: InferenceLogWriter
     metrics: ServingMetrics
+    batcher: MicroBatcher = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.batcher = MicroBatcher(
+            self.model.predict_prepared, on_batch=self.metrics.observe_batch
+        )
 
     def serves(self, name: str) -> bool:
         """Whether ``name`` (the deployment's or the model's) addresses this server."""
         return name in (self.deployment, self.model.name)
 
-    def predict_and_log(
+    async def predict_and_log(
         self,
         frame: pd.DataFrame,
         *,
@@ -37,7 +48,8 @@ class Scorer:
     ) -> list[Any]:
         """Predict ``frame`` and append the record before returning; bad values raise
         :class:`~iml4e.serving.errors.PayloadError`."""
-        outputs = self.model.predict(frame)
+        frame = self.model.prepare(frame)
+        outputs = await self.batcher.submit(frame)
         self.metrics.observe_predictions(outputs)
         self.log.append(
             InferenceRecord(

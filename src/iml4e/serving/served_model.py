@@ -86,12 +86,20 @@ class ServedModel:
                 raise PayloadError("expected a string", where=column.name, status=422)
         return frame.assign(**converted) if converted else frame
 
+    def prepare(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` checked against the signature and coerced to its types (PayloadError)."""
+        self.check_columns(frame)
+        return self.coerce(frame)
+
     def predict(self, frame: pd.DataFrame) -> list[Any]:
         """Predictions for ``frame`` as JSON-ready values; bad values raise PayloadError."""
+        return self.predict_prepared(self.prepare(frame))
+
+    def predict_prepared(self, frame: pd.DataFrame) -> list[Any]:
+        """Predictions for a frame :meth:`prepare` already checked (one batch, maybe many
+        requests)."""
         from mlflow.exceptions import MlflowException
 
-        self.check_columns(frame)
-        frame = self.coerce(frame)
         try:
             raw = self.pyfunc.predict(frame)
         except MlflowException as exc:  # schema enforcement: wrong type, unconvertible value

@@ -179,6 +179,22 @@ class ModelRecord(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class RegistryEvent(Base):
+    """One change to the registry (registered, alias moved, approved, promoted, …), in order."""
+
+    __tablename__ = "iml4e_registry_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_name: Mapped[str] = mapped_column(String(200), index=True)
+    model_version: Mapped[str | None] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(40))
+    alias: Mapped[str | None] = mapped_column(String(200))
+    previous_version: Mapped[str | None] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(200))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 # --- serving room -----------------------------------------------------------------------------
 
 

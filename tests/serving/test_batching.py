@@ -1,0 +1,90 @@
+"""Micro-batching: concurrent requests share predict calls; a bad one fails alone."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import pandas as pd
+import pytest
+
+from iml4e.serving.batching import MicroBatcher
+from iml4e.serving.errors import PayloadError
+
+
+class SlowModel:
+    """Doubles column x; takes 20 ms per call; refuses negative values."""
+
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+        self.threads: set[str] = set()
+
+    def predict(self, frame: pd.DataFrame) -> list[float]:
+        self.calls.append(len(frame))
+        self.threads.add(threading.current_thread().name)
+        time.sleep(0.02)
+        if (frame["x"] < 0).any():
+            raise PayloadError("negative x", where="x")
+        return (frame["x"] * 2).tolist()
+
+
+def _run(coroutine):
+    return asyncio.run(coroutine)
+
+
+def test_concurrent_requests_are_predicted_together_and_answered_in_order() -> None:
+    model = SlowModel()
+    batches: list[int] = []
+    batcher = MicroBatcher(model.predict, on_batch=batches.append)
+
+    async def main() -> list[list[float]]:
+        frames = [pd.DataFrame({"x": [float(i), float(i) + 0.5]}) for i in range(20)]
+        return await asyncio.gather(*(batcher.submit(frame) for frame in frames))
+
+    answers = _run(main())
+    batcher.close()
+    assert answers == [[2.0 * i, 2.0 * i + 1.0] for i in range(20)]
+    # Submitted at once, they are predicted in far fewer calls than requests.
+    assert len(model.calls) < 20 and sum(model.calls) == 40
+    assert batches == model.calls
+    assert model.threads == {next(iter(model.threads))} and "iml4e-predict" in str(model.threads)
+
+
+def test_a_bad_request_fails_alone_and_the_batch_is_still_answered() -> None:
+    model = SlowModel()
+    batcher = MicroBatcher(model.predict)
+
+    async def main() -> list[object]:
+        frames = [pd.DataFrame({"x": [value]}) for value in (1.0, 2.0, -1.0, 3.0)]
+        return await asyncio.gather(
+            *(batcher.submit(frame) for frame in frames), return_exceptions=True
+        )
+
+    answers = _run(main())
+    batcher.close()
+    assert answers[0] == [2.0] and answers[1] == [4.0] and answers[3] == [6.0]
+    assert isinstance(answers[2], PayloadError) and answers[2].where == "x"
+
+
+def test_batches_stay_under_the_row_cap() -> None:
+    model = SlowModel()
+    batcher = MicroBatcher(model.predict, max_rows=5)
+
+    async def main() -> None:
+        await asyncio.gather(*(batcher.submit(pd.DataFrame({"x": [1.0, 2.0]})) for _ in range(9)))
+
+    _run(main())
+    batcher.close()
+    assert max(model.calls) <= 5 and sum(model.calls) == 18
+
+
+@pytest.mark.parametrize("rows", [1, 3])
+def test_single_request_is_not_delayed(rows: int) -> None:
+    model = SlowModel()
+    batcher = MicroBatcher(model.predict)
+    started = time.perf_counter()
+    answer = _run(batcher.submit(pd.DataFrame({"x": [1.0] * rows})))
+    batcher.close()
+    assert answer == [2.0] * rows
+    assert time.perf_counter() - started < 0.5
