@@ -29,9 +29,9 @@ class Scorer:
     batcher: MicroBatcher = field(init=False)
 
     def __post_init__(self) -> None:
-        self.batcher = MicroBatcher(
-            self.model.predict_prepared, on_batch=self.metrics.observe_batch
-        )
+        # The batch is checked and coerced once; a failing batch is retried request by
+        # request, so a bad request still gets its own error.
+        self.batcher = MicroBatcher(self.model.predict, on_batch=self.metrics.observe_batch)
 
     def serves(self, name: str) -> bool:
         """Whether ``name`` (the deployment's or the model's) addresses this server."""
@@ -48,7 +48,6 @@ class Scorer:
     ) -> list[Any]:
         """Predict ``frame`` and append the record before returning; bad values raise
         :class:`~iml4e.serving.errors.PayloadError`."""
-        frame = self.model.prepare(frame)
         outputs = await self.batcher.submit(frame)
         self.metrics.observe_predictions(outputs)
         self.log.append(
@@ -59,10 +58,16 @@ class Scorer:
                 model_name=self.model.name,
                 model_version=self.model.version,
                 protocol=protocol,
-                inputs=frame.to_dict(orient="records"),
+                inputs=rows_of(frame),
                 outputs=outputs,
                 latency_ms=(time.perf_counter() - started) * 1000,
                 caller=caller,
             )
         )
         return outputs
+
+
+def rows_of(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The frame's rows as dicts, for the log (much cheaper than ``to_dict`` on small frames)."""
+    columns = list(frame.columns)
+    return [dict(zip(columns, row, strict=True)) for row in frame.itertuples(False, None)]

@@ -35,6 +35,8 @@ class ServedModel:
     pyfunc: Any
     output_type: str | None = None
     """The signature's output column type (``long``, ``double``…) when it has exactly one."""
+    native: Any = None
+    """The flavor's own model (scikit-learn) when its ``predict`` can be called directly."""
 
     @property
     def column_names(self) -> list[str] | None:
@@ -101,7 +103,13 @@ class ServedModel:
         from mlflow.exceptions import MlflowException
 
         try:
-            raw = self.pyfunc.predict(frame)
+            # The frame already matches the signature (prepare), so a scikit-learn model is
+            # called directly instead of through MLflow's second schema enforcement.
+            raw = (
+                self.native.predict(frame)
+                if self.native is not None
+                else (self.pyfunc.predict(frame))
+            )
         except MlflowException as exc:  # schema enforcement: wrong type, unconvertible value
             raise PayloadError(_first_line(exc.message), where="inputs", status=422) from None
         except (ValueError, TypeError) as exc:
@@ -143,8 +151,16 @@ def load_served_model(settings: Settings, model_uri: str) -> ServedModel:
     output_type = None
     if outputs is not None and len(outputs.inputs) == 1:
         output_type = getattr(outputs.inputs[0].type, "name", None)
+    native = None
+    if pyfunc.metadata.flavors.get("python_function", {}).get("loader_module") == "mlflow.sklearn":
+        native = pyfunc.get_raw_model()
     return ServedModel(
-        name=name, version=str(version), columns=columns, pyfunc=pyfunc, output_type=output_type
+        name=name,
+        version=str(version),
+        columns=columns,
+        pyfunc=pyfunc,
+        output_type=output_type,
+        native=native,
     )
 
 
