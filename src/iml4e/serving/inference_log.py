@@ -14,7 +14,7 @@ import os
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -71,7 +71,8 @@ class InferenceLogWriter:
         if self._fd is None or self._count >= self._max_records:
             self._rotate(record.timestamp)
         assert self._fd is not None
-        line = orjson.dumps(asdict(record), option=orjson.OPT_SERIALIZE_NUMPY) + b"\n"
+        # orjson encodes the dataclass itself, much faster than dataclasses.asdict
+        line = orjson.dumps(record, option=orjson.OPT_SERIALIZE_NUMPY) + b"\n"
         written = os.write(self._fd, line)
         if written != len(line):  # a short write on a regular file means the disk is full
             raise OSError(f"short write to inference log {self._path}")

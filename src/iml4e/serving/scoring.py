@@ -70,4 +70,4 @@ class Scorer:
 def rows_of(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """The frame's rows as dicts, for the log (much cheaper than ``to_dict`` on small frames)."""
     columns = list(frame.columns)
-    return [dict(zip(columns, row, strict=True)) for row in frame.itertuples(False, None)]
+    return [dict(zip(columns, row, strict=True)) for row in frame.to_numpy(dtype=object).tolist()]
