@@ -1,8 +1,8 @@
 """Model server throughput: ``iml4e serve`` against ``mlflow models serve``, same model, same load.
 
 One credit-style scikit-learn pipeline (scaler + one-hot + logistic regression, 8 columns) is
-registered in a fresh home. Each server is started with one worker on a free loopback port and
-loaded with ``wrk`` (Debian package ``wrk``): ``--connections`` connections, two wrk threads,
+registered in a fresh home. Each server is started with ``--workers`` workers on a free loopback
+port and loaded with ``wrk`` (Debian package ``wrk``): ``--connections`` connections, two wrk threads,
 one row per request (MLflow ``dataframe_split``), ``--seconds`` per run after a warm-up. iml4e
 runs with its inference log and ``/metrics`` on (they always are). The table reports requests
 per second, p50 and p99 latency, and the RSS of the server's process tree; the ceiling is the
@@ -188,6 +188,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=10, help="length of each wrk run")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes of each server")
     parser.add_argument("--json", type=Path, help="write the results as JSON to this file")
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
@@ -209,11 +210,13 @@ def main(argv: list[str] | None = None) -> None:
     results: dict[str, dict[str, float]] = {}
     sides = {
         "iml4e serve": lambda port: [
-            str(bin_folder / "iml4e"), "serve", "models:/bench@champion", "--port", str(port)
+            str(bin_folder / "iml4e"), "serve", "models:/bench@champion", "--port", str(port),
+            "--workers", str(args.workers),
         ],
         "mlflow models serve": lambda port: [
             str(bin_folder / "mlflow"), "models", "serve", "-m", "models:/bench/1",
-            "--env-manager", "local", "--workers", "1", "-p", str(port), "-h", "127.0.0.1",
+            "--env-manager", "local", "--workers", str(args.workers), "-p", str(port),
+            "-h", "127.0.0.1",
         ],
     }  # fmt: skip
     try:
@@ -234,7 +237,10 @@ def main(argv: list[str] | None = None) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
     base = results["mlflow models serve"]
-    print(f"\none row per request, {args.connections} connections, 1 worker, {args.seconds} s")
+    print(
+        f"\none row per request, {args.connections} connections, {args.workers} worker(s), "
+        f"{args.seconds} s"
+    )
     print(f"{'server':<22} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'RSS MB':>8} {'wrk CPU':>8}")
     for name, row in results.items():
         print(
@@ -255,6 +261,7 @@ def main(argv: list[str] | None = None) -> None:
                     "results": results,
                     "ceiling": ceiling,
                     "connections": args.connections,
+                    "workers": args.workers,
                     "seconds": args.seconds,
                     "python": sys.version.split()[0],
                     "machine": platform.platform(),

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import mlflow.pyfunc
 import orjson
 import pandas as pd
+import psutil
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
@@ -309,3 +311,34 @@ def test_v2_over_real_http(
         metrics = httpx.get(f"{server.url}/metrics").text
         families = {family.name for family in text_string_to_metric_families(metrics)}
         assert {"iml4e_requests", "iml4e_predictions", "iml4e_model_info"} <= families
+
+
+@pytest.mark.slow
+def test_two_workers_answer_and_log_every_request(
+    registered_model: RegisteredModel, rows: pd.DataFrame, expected: list
+) -> None:
+    port = find_free_port()
+    with ModelServerProcess(
+        registered_model.settings,
+        f"models:/{registered_model.name}@champion",
+        deployment="tiny-two-workers",
+        host="127.0.0.1",
+        port=port,
+        workers=2,
+    ) as server:
+        parent = psutil.Process(server.pid)
+        workers = [p for p in parent.children(recursive=True) if "python" in p.name()]
+        assert len(workers) >= 2
+        body = {"inputs": column_tensors(rows)}
+        url = f"{server.url}/v2/models/tiny-two-workers/infer"
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(lambda _: httpx.post(url, json=body, timeout=30), range(40)))
+    assert all(answer.status_code == 200 for answer in answers)
+    assert all(answer.json()["outputs"][0]["data"] == expected for answer in answers)
+    store = open_store(registered_model.settings)
+    try:
+        logged = read_inference_log(store, "tiny-two-workers")
+    finally:
+        store.close()
+    assert len(logged) == 40
+    assert {record.request_id for record in logged} == {answer.json()["id"] for answer in answers}

@@ -17,6 +17,9 @@ def serve(
     ] = None,
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to bind.")] = 8080,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Worker processes (each loads the model).")
+    ] = 1,
 ) -> None:
     """Serve a registered model over MLflow /invocations and KServe V1, logging every answer."""
     from iml4e.serving.run import serve_model
@@ -24,7 +27,14 @@ def serve(
 
     match = MODEL_URI.match(model_uri)
     name = deployment or (match["name"] if match else model_uri)
-    serve_model(cli_state(ctx).resolve().settings, model_uri, deployment=name, host=host, port=port)
+    serve_model(
+        cli_state(ctx).resolve().settings,
+        model_uri,
+        deployment=name,
+        host=host,
+        port=port,
+        workers=workers,
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -24,7 +24,14 @@ class ModelServerProcess:
     """A model server child process for one deployment; use as a context manager."""
 
     def __init__(
-        self, settings: Settings, model_uri: str, *, deployment: str, host: str, port: int
+        self,
+        settings: Settings,
+        model_uri: str,
+        *,
+        deployment: str,
+        host: str,
+        port: int,
+        workers: int = 1,
     ) -> None:
         self.settings = settings
         self.url = f"http://{host}:{port}"
@@ -41,6 +48,8 @@ class ModelServerProcess:
             host,
             "--port",
             str(port),
+            "--workers",
+            str(workers),
         ]
         self._process: subprocess.Popen[bytes] | None = None
 
