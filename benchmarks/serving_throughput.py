@@ -4,10 +4,10 @@ One credit-style scikit-learn pipeline (scaler + one-hot + logistic regression, 
 registered in a fresh home. Each server is started with ``--workers`` workers on a free
 loopback port and loaded with ``wrk`` (Debian package ``wrk``): ``--connections`` connections,
 two wrk threads, one row per request (MLflow ``dataframe_split``), ``--seconds`` per run after a
-warm-up. iml4e
-runs with its inference log and ``/metrics`` on (they always are). The table reports requests
-per second, p50 and p99 latency, and the RSS of the server's process tree; the ceiling is the
-model's own ``predict`` called in this process on the same single rows, and on 64 rows at once.
+warm-up. iml4e runs with its inference log and ``/metrics`` on (they always are). The table
+reports requests per second, p50 and p99 latency, and the RSS of the server's process tree;
+the ceiling is the model's own ``predict`` called in this process on the same single rows, and
+on 64 rows at once.
 
 To show the load generator is not the bottleneck, wrk's own CPU time is sampled during the run
 and reported as a share of one core.
