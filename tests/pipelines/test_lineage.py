@@ -13,6 +13,8 @@ from tests.pipelines import lineage_sample
 
 def test_model_leads_back_to_dataset_version_and_code(backend_settings: Settings) -> None:
     result = run_pipeline(lineage_sample.toy, settings=backend_settings)
+    cached = run_pipeline(lineage_sample.toy, settings=backend_settings)
+    assert cached.record.cache_hits == 4
     store = open_store(backend_settings)
     try:
         graph = trace_lineage(store, "toy-model@1", direction="upstream")
@@ -22,6 +24,8 @@ def test_model_leads_back_to_dataset_version_and_code(backend_settings: Settings
     assert [node.label for node in graph.of_kind("dataset")] == ["toy@1"]
     steps = {node.details["name"]: node for node in graph.of_kind("step")}
     assert set(steps) == {"load", "version", "fit", "publish"}
+    # The walk stays with the run that made the model, not the cached copies of its steps.
+    assert {node.details["pipeline_run_id"] for node in graph.of_kind("step")} == {result.run_id}
     assert steps["fit"].details["code_hash"] == lineage_sample.fit.code_hash
     assert steps["fit"].details["cache_key"] == result.step("fit").cache_key
     assert steps["fit"].details["step_ref"] == "tests.pipelines.lineage_sample:fit"

@@ -251,11 +251,14 @@ class _Walker:
                     found.append(step)
         elif kind == "dataset":
             role = "output" if upstream else "input"
-            links = self.session.scalars(
-                select(LineageLink).where(
-                    LineageLink.dataset_version_id == int(key), LineageLink.role == role
+            query = select(LineageLink).where(
+                LineageLink.dataset_version_id == int(key), LineageLink.role == role
+            )
+            if upstream:  # the step that made it, not the cached copies that re-link it
+                query = query.join(StepRun, StepRun.id == LineageLink.step_run_id).where(
+                    StepRun.cached_from.is_(None)
                 )
-            ).all()
+            links = self.session.scalars(query).all()
             for link in links:
                 step = self._step_node(self.session.get(StepRun, link.step_run_id))
                 if upstream:
