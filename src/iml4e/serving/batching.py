@@ -75,9 +75,9 @@ class MicroBatcher:
             joined = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
             outputs = self.predict(joined)
             self.on_batch(len(joined))
-        except Exception:
+        except Exception as failure:
             if len(batch) == 1:
-                _settle(loop, batch[0][1], error=_current_exception())
+                _settle(loop, batch[0][1], error=failure)
                 return
             for frame, future in batch:  # find the request at fault; answer the others
                 try:
@@ -95,13 +95,6 @@ class MicroBatcher:
     def close(self) -> None:
         """Stop the worker thread once the current batch is done."""
         self._thread.shutdown(wait=True)
-
-
-def _current_exception() -> BaseException:
-    import sys
-
-    exc = sys.exc_info()[1]
-    return exc if exc is not None else RuntimeError("predict failed")
 
 
 def _settle(
