@@ -266,7 +266,13 @@ def test_metrics_count_requests_rows_and_labels(
         ) == 2 * expected.count(label)
     info = (
         "iml4e_model_info",
-        frozenset({"model_name": registered_model.name, "model_version": version}.items()),
+        frozenset(
+            {
+                "model_name": registered_model.name,
+                "model_version": version,
+                "role": "champion",
+            }.items()
+        ),
     )
     assert after[info] == 1
     for name, labels in (

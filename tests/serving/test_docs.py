@@ -29,7 +29,7 @@ def test_every_route_is_documented() -> None:
 
 def test_every_metric_is_documented() -> None:
     doc = DOC.read_text()
-    text = ServingMetrics("m", "1").exposition().decode()
+    text = ServingMetrics().exposition().decode()
     for family in text_string_to_metric_families(text):
         if family.name.endswith("_created"):  # timestamps prometheus-client adds by itself
             continue

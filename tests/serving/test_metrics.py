@@ -17,8 +17,10 @@ def samples(metrics: ServingMetrics) -> dict[tuple[str, tuple], float]:
 
 
 def test_each_app_has_its_own_registry() -> None:
-    first, second = ServingMetrics("m", "1"), ServingMetrics("m", "2")
-    first.observe_request("/invocations", 200, 0.01)
+    first, second = ServingMetrics(), ServingMetrics()
+    second.set_served([("m", "1", "champion"), ("m", "2", "challenger")])
+    second.set_served([("m", "2", "champion")])
+    first.observe_request("/invocations", 200, 0.01, "1")
     assert (
         samples(first)[
             (
@@ -29,13 +31,16 @@ def test_each_app_has_its_own_registry() -> None:
         == 1
     )
     assert not any(name == "iml4e_requests_total" for name, _ in samples(second))
-    assert samples(second)[("iml4e_model_info", (("model_name", "m"), ("model_version", "2")))] == 1
+    info = [key for key in samples(second) if key[0] == "iml4e_model_info"]
+    assert info == [
+        ("iml4e_model_info", (("model_name", "m"), ("model_version", "2"), ("role", "champion")))
+    ]
 
 
 def test_prediction_labels_are_bounded() -> None:
-    metrics = ServingMetrics("m", "1")
-    metrics.observe_predictions([f"class-{i}" for i in range(MAX_LABELS + 10)])
-    metrics.observe_predictions([True, 0.25, {"a": 1}, "class-0"])
+    metrics = ServingMetrics()
+    metrics.observe_predictions([f"class-{i}" for i in range(MAX_LABELS + 10)], "1")
+    metrics.observe_predictions([True, 0.25, {"a": 1}, "class-0"], "1")
     metrics.observe_batch(MAX_LABELS + 10)
     metrics.observe_batch(4)
     values = samples(metrics)

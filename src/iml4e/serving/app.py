@@ -41,10 +41,15 @@ __all__ = ["MAX_BODY_BYTES", "MAX_REQUEST_ID_LENGTH", "FastJSONResponse", "creat
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
+MODEL_VERSION_HEADER = "x-model-version"
+"""The answer header naming the model version that answered (absent when none did)."""
+
 
 def create_model_app(model: ServedModel, deployment: str, log: InferenceLogWriter) -> Starlette:
     """The ASGI app serving ``model`` as ``deployment``, logging every answer to ``log``."""
-    scorer = Scorer(model, deployment, log, ServingMetrics(model.name, model.version))
+    metrics = ServingMetrics()
+    metrics.set_served([(model.name, model.version, "champion")])
+    scorer = Scorer(model, deployment, log, metrics)
 
     async def predict_and_answer(
         request: Request, protocol: str, parse: Callable[[Any], pd.DataFrame]
@@ -62,7 +67,10 @@ def create_model_app(model: ServedModel, deployment: str, log: InferenceLogWrite
             )
         except PayloadError as exc:
             return _error(exc, request_id)
-        return FastJSONResponse({"predictions": outputs}, headers={"x-request-id": request_id})
+        return FastJSONResponse(
+            {"predictions": outputs},
+            headers={"x-request-id": request_id, MODEL_VERSION_HEADER: model.version},
+        )
 
     async def invocations(request: Request) -> Response:
         def parse(body: Any) -> pd.DataFrame:
@@ -117,7 +125,11 @@ def create_model_app(model: ServedModel, deployment: str, log: InferenceLogWrite
         *v2_routes(scorer),
     ]
     measured = [
-        Route(r.path, _measured(scorer.metrics, r.path, r.endpoint), methods=r.methods)
+        Route(
+            r.path,
+            _measured(scorer.metrics, r.path, r.endpoint, lambda: scorer.model.version),
+            methods=r.methods,
+        )
         for r in routes
     ]
     return Starlette(
@@ -125,15 +137,25 @@ def create_model_app(model: ServedModel, deployment: str, log: InferenceLogWrite
     )
 
 
-def _measured(metrics: ServingMetrics, route: str, endpoint: Endpoint) -> Endpoint:
+def _measured(
+    metrics: ServingMetrics, route: str, endpoint: Endpoint, champion: Callable[[], str]
+) -> Endpoint:
+    """``endpoint`` counted by route, status and the model version that answered (the
+    champion's when the request was refused before a model was chosen)."""
+
     async def measured_endpoint(request: Request) -> Response:
         started = time.perf_counter()
         try:
             response = await endpoint(request)
         except Exception:
-            metrics.observe_request(route, 500, time.perf_counter() - started)
+            metrics.observe_request(route, 500, time.perf_counter() - started, champion())
             raise
-        metrics.observe_request(route, response.status_code, time.perf_counter() - started)
+        metrics.observe_request(
+            route,
+            response.status_code,
+            time.perf_counter() - started,
+            response.headers.get(MODEL_VERSION_HEADER) or champion(),
+        )
         return response
 
     return measured_endpoint

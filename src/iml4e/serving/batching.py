@@ -39,6 +39,11 @@ class MicroBatcher:
         self._running = False
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="iml4e-predict")
 
+    @property
+    def busy(self) -> bool:
+        """Whether a batch is being predicted or requests are waiting for one."""
+        return self._running or bool(self._pending)
+
     async def submit(self, frame: pd.DataFrame) -> list[Any]:
         """The predictions for ``frame``, possibly computed together with other requests."""
         future: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()

@@ -43,6 +43,9 @@ class InferenceRecord:
     outputs: list[Any]
     latency_ms: float
     caller: str | None = None
+    role: str = "champion"
+    """Which model of the deployment answered: ``champion``, ``challenger`` (canary split),
+    ``shadow`` (logged, not returned) or ``fallback`` (while the deployment is paused)."""
 
 
 class InferenceLogWriter:

@@ -21,11 +21,11 @@ ROW_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
 
 
 class ServingMetrics:
-    """The metrics of one served model version, rendered by :meth:`exposition`."""
+    """The metrics of one deployment (one or more model versions), rendered by
+    :meth:`exposition`."""
 
-    def __init__(self, model_name: str, model_version: str) -> None:
+    def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        self._model_version = model_version
         self._labels_seen: set[str] = set()
         self._requests = Counter(
             "iml4e_requests_total",
@@ -53,26 +53,33 @@ class ServingMetrics:
             ["model_version", "prediction"],
             registry=self.registry,
         )
-        model_info = Gauge(
+        self._model_info = Gauge(
             "iml4e_model_info",
-            "The served model; always 1.",
-            ["model_name", "model_version"],
+            "The model versions served, by role (champion, challenger, shadow, fallback); "
+            "always 1.",
+            ["model_name", "model_version", "role"],
             registry=self.registry,
         )
-        model_info.labels(model_name=model_name, model_version=model_version).set(1)
 
-    def observe_request(self, route: str, status: int, seconds: float) -> None:
-        """Count one answered request (any status, 4xx included) and its latency."""
-        self._requests.labels(
-            route=route, status=str(status), model_version=self._model_version
-        ).inc()
+    def set_served(self, served: Iterable[tuple[str, str, str]]) -> None:
+        """Replace the ``iml4e_model_info`` series by ``(model_name, model_version, role)``."""
+        self._model_info.clear()
+        for model_name, model_version, role in served:
+            self._model_info.labels(
+                model_name=model_name, model_version=model_version, role=role
+            ).set(1)
+
+    def observe_request(self, route: str, status: int, seconds: float, model_version: str) -> None:
+        """Count one answered request (any status, 4xx included) and its latency;
+        ``model_version`` is empty when no model answered (e.g. a 404)."""
+        self._requests.labels(route=route, status=str(status), model_version=model_version).inc()
         self._latency.labels(route=route).observe(seconds)
 
     def observe_batch(self, rows: int) -> None:
         """Record one ``predict`` call of ``rows`` rows (several requests when batched)."""
         self._batch_rows.observe(rows)
 
-    def observe_predictions(self, outputs: Iterable[Any]) -> None:
+    def observe_predictions(self, outputs: Iterable[Any], model_version: str) -> None:
         """Count the predicted labels of one request (classification outputs only)."""
         counts: dict[str, int] = {}
         for value in outputs:
@@ -80,7 +87,7 @@ class ServingMetrics:
             if label is not None:
                 counts[label] = counts.get(label, 0) + 1
         for label, count in counts.items():
-            self._predictions.labels(model_version=self._model_version, prediction=label).inc(count)
+            self._predictions.labels(model_version=model_version, prediction=label).inc(count)
 
     def exposition(self) -> bytes:
         """The metrics in the Prometheus text format."""

@@ -83,7 +83,7 @@ def v2_routes(scorer: Scorer) -> list[Route]:
             return _v2_error(str(exc), exc.status)
         return FastJSONResponse(
             infer_response(model.name, model.version, request_id, outputs),
-            headers={"x-request-id": request_id},
+            headers={"x-request-id": request_id, "x-model-version": model.version},
         )
 
     return [

@@ -45,11 +45,12 @@ class Scorer:
         request_id: str,
         started: float,
         caller: str | None,
+        role: str = "champion",
     ) -> list[Any]:
         """Predict ``frame`` and append the record before returning; bad values raise
         :class:`~iml4e.serving.errors.PayloadError`."""
         outputs = await self.batcher.submit(frame)
-        self.metrics.observe_predictions(outputs)
+        self.metrics.observe_predictions(outputs, self.model.version)
         self.log.append(
             InferenceRecord(
                 request_id=request_id,
@@ -62,6 +63,7 @@ class Scorer:
                 outputs=outputs,
                 latency_ms=(time.perf_counter() - started) * 1000,
                 caller=caller,
+                role=role,
             )
         )
         return outputs
