@@ -19,6 +19,7 @@ from iml4e.serving import read_inference_log
 from iml4e.serving.app import MAX_BODY_BYTES, create_model_app
 from iml4e.serving.inference_log import InferenceLogWriter
 from iml4e.serving.process import ModelServerProcess
+from iml4e.serving.router import Router
 from iml4e.serving.served_model import load_served_model
 from iml4e.store import Store, open_store
 from tests.serving.conftest import RegisteredModel
@@ -33,7 +34,8 @@ def served(registered_model: RegisteredModel) -> Iterator[tuple[TestClient, Stor
     store = open_store(settings)
     model = load_served_model(settings, f"models:/{registered_model.name}@champion")
     log = InferenceLogWriter(store, settings.home / "inference-v2-test", DEPLOYMENT)
-    with TestClient(create_model_app(model, DEPLOYMENT, log)) as client:
+    router = Router.for_models(DEPLOYMENT, log, model)
+    with TestClient(create_model_app(router, log=log, store=store)) as client:
         yield client, store
     store.close()
 

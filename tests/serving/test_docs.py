@@ -10,6 +10,7 @@ from starlette.routing import Route
 
 from iml4e.serving.app import create_model_app
 from iml4e.serving.metrics import ServingMetrics
+from iml4e.serving.router import Router
 from iml4e.serving.served_model import ServedModel
 
 DOC = Path(__file__).parents[2] / "docs" / "rooms" / "serving.md"
@@ -18,7 +19,8 @@ DOC = Path(__file__).parents[2] / "docs" / "rooms" / "serving.md"
 def test_every_route_is_documented() -> None:
     doc = DOC.read_text()
     model = ServedModel(name="m", version="1", columns=None, pyfunc=None)
-    app = create_model_app(model, "d", log=None)  # type: ignore[arg-type]  # routes only
+    router = Router.for_models("d", None, model)  # type: ignore[arg-type]  # routes only
+    app = create_model_app(router, log=None, store=object(), operator_routes=True)  # type: ignore[arg-type]
     versioned = "/v2/models/{name}/versions/{version}"
     for route in app.routes:
         assert isinstance(route, Route)

@@ -20,17 +20,42 @@ def serve(
     workers: Annotated[
         int, typer.Option(min=1, max=64, help="Worker processes (each loads the model).")
     ] = 1,
+    challenger: Annotated[
+        str | None,
+        typer.Option(help="Canary: a second model URI answering a share of the requests."),
+    ] = None,
+    split: Annotated[
+        float, typer.Option(help="Share of requests the challenger answers (0 < F < 1).")
+    ] = 0.0,
+    shadow: Annotated[
+        str | None,
+        typer.Option(help="A model URI that sees every request; its answers are only logged."),
+    ] = None,
+    fallback: Annotated[
+        str | None,
+        typer.Option(help="A model URI answering while the deployment is paused (else 503)."),
+    ] = None,
 ) -> None:
-    """Serve a registered model over MLflow /invocations and KServe V1, logging every answer."""
-    from iml4e.serving.run import serve_model
+    """Serve registered models over MLflow, KServe V1 and V2, logging every answer.
+
+    A URI with an alias is followed: when the alias moves (promotion, rollback) the server
+    loads the new version and swaps it in without a restart.
+    """
+    from iml4e.serving.run import ServeSpec, serve_model
     from iml4e.serving.served_model import MODEL_URI
 
     match = MODEL_URI.match(model_uri)
     name = deployment or (match["name"] if match else model_uri)
     serve_model(
         cli_state(ctx).resolve().settings,
-        model_uri,
-        deployment=name,
+        ServeSpec(
+            model_uri=model_uri,
+            deployment=name,
+            challenger_uri=challenger,
+            split=split,
+            shadow_uri=shadow,
+            fallback_uri=fallback,
+        ),
         host=host,
         port=port,
         workers=workers,

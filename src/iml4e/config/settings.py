@@ -44,6 +44,11 @@ class Settings(BaseModel):
     ray_address: str = Field(
         description="Ray cluster the `ray` executor joins (empty: start Ray on this machine)."
     )
+    serving_watch_interval_s: float = Field(
+        gt=0,
+        le=3600,
+        description="How often a model server checks its aliases and deployment state.",
+    )
 
     @property
     def is_sqlite(self) -> bool:

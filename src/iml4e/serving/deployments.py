@@ -12,7 +12,7 @@ from iml4e.serving.errors import DeploymentNotFound
 from iml4e.store import Store
 from iml4e.store.models import Deployment, DeploymentEvent
 
-STATES = ("serving", "stopped")
+STATES = ("starting", "serving", "paused", "stopped", "failed")
 
 
 @dataclass(frozen=True)
@@ -64,15 +64,25 @@ def record_deployment(
         return _info(deployment)
 
 
-def set_deployment_state(store: Store, name: str, state: str, *, actor: str) -> DeploymentInfo:
-    """Move deployment ``name`` to ``state`` (``serving`` or ``stopped``), with an event."""
+def set_deployment_state(
+    store: Store, name: str, state: str, *, actor: str, reason: str | None = None
+) -> DeploymentInfo:
+    """Move deployment ``name`` to ``state``, with an event (and its ``reason``)."""
     if state not in STATES:
         raise ValueError(f"unknown deployment state {state!r}")
     with store.session() as session:
         deployment = _get(session, name)
         deployment.state = state
-        _add_event(session, deployment, state, actor, {})
+        _add_event(session, deployment, state, actor, {} if reason is None else {"reason": reason})
         return _info(deployment)
+
+
+def add_deployment_event(
+    store: Store, name: str, kind: str, *, actor: str, detail: dict[str, Any]
+) -> None:
+    """Append an event of ``kind`` to deployment ``name``'s history."""
+    with store.session() as session:
+        _add_event(session, _get(session, name), kind, actor, detail)
 
 
 def get_deployment(store: Store, name: str) -> DeploymentInfo:

@@ -21,3 +21,11 @@ class ModelLoadError(BadInput, ServingError):
 
 class DeploymentNotFound(BadInput, ServingError):
     """No deployment with that name."""
+
+
+class DeploymentPaused(ServingError):
+    """An operator paused the deployment and it has no fallback model (HTTP 503)."""
+
+
+class UnknownRequest(BadInput, ServingError):
+    """No logged request with that id in the deployment's inference log."""

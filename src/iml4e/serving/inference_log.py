@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -150,7 +150,11 @@ def _read_segment(path: Path) -> Iterator[InferenceRecord]:
         content = path.read_bytes()
     except FileNotFoundError:
         return
-    for line in content.split(b"\n"):
+    yield from _read_lines(content.split(b"\n"))
+
+
+def _read_lines(lines: Iterable[bytes]) -> Iterator[InferenceRecord]:
+    for line in lines:
         if not line:
             continue
         try:
@@ -166,3 +170,24 @@ def _as_datetime(timestamp: float) -> datetime:
 def now() -> float:
     """The timestamp format of the log: seconds since the epoch."""
     return time.time()
+
+
+def find_inference_records(store: Store, deployment: str, request_id: str) -> list[InferenceRecord]:
+    """The records of ``request_id`` in ``deployment``'s log (the answer, and a shadow's)."""
+    needle = b'"request_id":' + orjson.dumps(request_id) + b","
+    with store.session() as session:
+        paths = session.scalars(
+            select(InferenceSegment.path)
+            .where(InferenceSegment.deployment == deployment)
+            .order_by(InferenceSegment.first_at)
+        ).all()
+    found = []
+    for path in paths:
+        try:
+            content = Path(path).read_bytes()
+        except FileNotFoundError:
+            continue
+        if needle not in content:
+            continue
+        found.extend(_read_lines(line for line in content.split(b"\n") if needle in line))
+    return found

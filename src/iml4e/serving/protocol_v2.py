@@ -99,13 +99,7 @@ def parse_infer_request(body: Any, columns: Sequence[InputColumn] | None) -> Inf
     """Turn a V2 infer body into the rows to score; raise PayloadError naming the field."""
     if not isinstance(body, dict):
         raise PayloadError("the body must be a JSON object", where="body")
-    request_id = body.get("id")
-    if request_id is not None and not (
-        isinstance(request_id, str)
-        and 0 < len(request_id) <= MAX_ID_LENGTH
-        and request_id.isprintable()
-    ):
-        raise PayloadError(f"must be printable text of 1 to {MAX_ID_LENGTH} characters", where="id")
+    request_id = infer_request_id(body)
     if "parameters" in body and not isinstance(body["parameters"], dict | None):
         raise PayloadError("must be an object", where="parameters")
     _check_requested_outputs(body.get("outputs"))
@@ -309,3 +303,15 @@ def _check_requested_outputs(outputs: Any) -> None:
             raise PayloadError(
                 f"this model has one output, {OUTPUT_NAME!r}", where=f"outputs[{index}]"
             )
+
+
+def infer_request_id(body: Any) -> str | None:
+    """The ``id`` of a V2 infer body, if it has one (PayloadError naming ``id`` if unusable)."""
+    request_id = body.get("id") if isinstance(body, dict) else None
+    if request_id is not None and not (
+        isinstance(request_id, str)
+        and 0 < len(request_id) <= MAX_ID_LENGTH
+        and request_id.isprintable()
+    ):
+        raise PayloadError(f"must be printable text of 1 to {MAX_ID_LENGTH} characters", where="id")
+    return request_id

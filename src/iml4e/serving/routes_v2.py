@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -10,38 +11,50 @@ from starlette.routing import Route
 
 from iml4e import __version__
 from iml4e.serving._http import FastJSONResponse, caller_of, read_json, request_id_of
-from iml4e.serving.errors import PayloadError
+from iml4e.serving.errors import DeploymentPaused, PayloadError
 from iml4e.serving.protocol_v2 import (
+    infer_request_id,
     infer_response,
     model_metadata,
     parse_infer_request,
     server_metadata,
     signature_datatype,
 )
-from iml4e.serving.scoring import Scorer
+from iml4e.serving.router import Answering, Router
+from iml4e.serving.served_model import ServedModel
 
 MODEL = "/v2/models/{name}"
 VERSION = "/v2/models/{name}/versions/{version}"
 
 
-def v2_routes(scorer: Scorer) -> list[Route]:
-    """The V2 routes of ``scorer``'s model (also reachable under ``/versions/{version}``)."""
-    model = scorer.model
+def v2_routes(router: Router) -> list[Route]:
+    """The V2 routes of ``router``'s deployment (also reachable under
+    ``/versions/{version}``, which pins the champion's or the challenger's version)."""
 
     def unknown_model(request: Request) -> Response | None:
         name = request.path_params["name"]
         version = request.path_params.get("version")
-        if not scorer.serves(name):
+        if not router.serves(name):
             return _v2_error(f"model {name!r} is not served here", 404)
-        if version is not None and version != model.version:
+        if version is not None and not router.has_version(version):
             return _v2_error(f"model {name!r} has no version {version!r} here", 404)
         return None
+
+    def model_of(request: Request) -> ServedModel:
+        version = request.path_params.get("version")
+        challenger = router.model("challenger")
+        if version is not None and challenger is not None and challenger.version == version:
+            return challenger
+        return router.champion
+
+    def readiness(content: dict[str, Any]) -> Response:
+        return FastJSONResponse(content, status_code=200 if router.ready else 503)
 
     async def live(_: Request) -> Response:
         return FastJSONResponse({"live": True})
 
     async def ready(_: Request) -> Response:
-        return FastJSONResponse({"ready": True})
+        return readiness({"ready": router.ready})
 
     async def server(_: Request) -> Response:
         return FastJSONResponse(server_metadata(__version__))
@@ -49,6 +62,7 @@ def v2_routes(scorer: Scorer) -> list[Route]:
     async def metadata(request: Request) -> Response:
         if (missing := unknown_model(request)) is not None:
             return missing
+        model = model_of(request)
         output_type = signature_datatype(model.output_type)
         return FastJSONResponse(
             model_metadata(request.path_params["name"], model.version, model.columns, output_type)
@@ -57,7 +71,7 @@ def v2_routes(scorer: Scorer) -> list[Route]:
     async def model_ready(request: Request) -> Response:
         if (missing := unknown_model(request)) is not None:
             return missing
-        return FastJSONResponse({"name": request.path_params["name"], "ready": True})
+        return readiness({"name": request.path_params["name"], "ready": router.ready})
 
     async def infer(request: Request) -> Response:
         started = time.perf_counter()
@@ -70,20 +84,24 @@ def v2_routes(scorer: Scorer) -> list[Route]:
                     where="inference-header-content-length",
                 )
             body = await read_json(request, allow_nan=True, allow_no_content_type=True)
-            parsed = parse_infer_request(body, model.columns)
-            request_id = parsed.id or request_id_of(request)
-            outputs = await scorer.predict_and_log(
-                parsed.frame,
-                protocol="v2",
-                request_id=request_id,
-                started=started,
-                caller=caller_of(request),
+            request_id = infer_request_id(body) or request_id_of(request)
+            routed = await router.answer(
+                Answering(
+                    parse=lambda model: parse_infer_request(body, model.columns).frame,
+                    protocol="v2",
+                    request_id=request_id,
+                    started=started,
+                    caller=caller_of(request),
+                ),
+                version=request.path_params.get("version"),
             )
         except PayloadError as exc:
             return _v2_error(str(exc), exc.status)
+        except DeploymentPaused as exc:
+            return _v2_error(str(exc), 503)
         return FastJSONResponse(
-            infer_response(model.name, model.version, request_id, outputs),
-            headers={"x-request-id": request_id, "x-model-version": model.version},
+            infer_response(routed.model.name, routed.model.version, request_id, routed.outputs),
+            headers={"x-request-id": request_id, "x-model-version": routed.model.version},
         )
 
     return [

@@ -7,8 +7,11 @@ its own inference log segment, so no two processes ever append to the same file.
 
 from __future__ import annotations
 
+import dataclasses
+import ipaddress
 import json
 import os
+from dataclasses import dataclass
 
 from starlette.applications import Starlette
 
@@ -18,8 +21,10 @@ from iml4e.ports import ensure_port_free
 from iml4e.serving.app import create_model_app
 from iml4e.serving.deployments import record_deployment, set_deployment_state
 from iml4e.serving.inference_log import InferenceLogWriter
-from iml4e.serving.served_model import load_served_model
-from iml4e.store import open_store
+from iml4e.serving.router import Router
+from iml4e.serving.served_model import ServedModel, load_served_model
+from iml4e.serving.watcher import DeploymentWatcher
+from iml4e.store import Store, open_store
 
 WORKER_SPEC_VARIABLE = "_IML4E_SERVE_WORKER_SPEC"
 """Where the parent hands a worker its model URI and deployment (JSON), beside its settings."""
@@ -27,51 +32,83 @@ WORKER_SPEC_VARIABLE = "_IML4E_SERVE_WORKER_SPEC"
 MAX_WORKERS = 64
 
 
+@dataclass(frozen=True)
+class ServeSpec:
+    """What one deployment's server serves: the model URIs by role and the traffic rule."""
+
+    model_uri: str
+    deployment: str
+    challenger_uri: str | None = None
+    split: float = 0.0
+    shadow_uri: str | None = None
+    fallback_uri: str | None = None
+    operator_routes: bool = False
+
+    def check(self) -> None:
+        """Raise :class:`BadInput` naming the option that does not fit the others."""
+        if self.challenger_uri is not None and self.shadow_uri is not None:
+            raise BadInput(
+                "a deployment has a canary challenger or a shadow, not both", where="--shadow"
+            )
+        if self.challenger_uri is not None and not 0.0 < self.split < 1.0:
+            raise BadInput("must be between 0 and 1 (exclusive) with --challenger", where="--split")
+        if self.challenger_uri is None and self.split:
+            raise BadInput("a split needs --challenger", where="--split")
+
+    def follow(self) -> dict[str, str]:
+        """The URI of each role (an alias URI is followed when it moves)."""
+        uris = {
+            "champion": self.model_uri,
+            "challenger": self.challenger_uri,
+            "shadow": self.shadow_uri,
+            "fallback": self.fallback_uri,
+        }
+        return {role: uri for role, uri in uris.items() if uri is not None}
+
+
 def serve_model(
     settings: Settings,
-    model_uri: str,
+    spec: ServeSpec,
     *,
-    deployment: str,
     host: str,
     port: int,
     workers: int = 1,
 ) -> None:
-    """Load ``model_uri``, record the deployment, and serve it on ``host:port`` (blocking).
+    """Load ``spec``'s models, record the deployment, and serve it on ``host:port`` (blocking).
 
-    The deployment is marked ``serving`` once the model is loaded and ``stopped`` when the
+    The deployment is marked ``serving`` once the models are loaded and ``stopped`` when the
     server shuts down (SIGINT/SIGTERM); every worker closes its inference log segment on the
-    way out.
+    way out. Operator routes are mounted only when ``host`` is a loopback address.
     """
     import uvicorn
 
     if not 1 <= workers <= MAX_WORKERS:
         raise BadInput(f"must be between 1 and {MAX_WORKERS}", where="--workers")
+    spec.check()
     ensure_port_free(host, port, "--port")
     prepare_home(settings)
+    spec = dataclasses.replace(spec, operator_routes=_is_loopback(host))
     store = open_store(settings)
-    model = load_served_model(settings, model_uri)
+    models = _load_models(settings, spec)
+    champion = models["champion"]
     record_deployment(
         store,
-        deployment,
-        model_name=model.name,
-        model_version=model.version,
+        spec.deployment,
+        model_name=champion.name,
+        model_version=champion.version,
         url=f"http://{host}:{port}",
         actor=settings.user,
     )
-    log: InferenceLogWriter | None = None
     try:
         if workers == 1:
-            log = InferenceLogWriter(store, settings.inference_log_root, deployment)
-            app = create_model_app(model, deployment, log)
+            app = _build_app(settings, store, spec, models)
             uvicorn.Server(
                 uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
             ).run()
         else:
-            del model  # each worker loads its own copy
+            del models, champion  # each worker loads its own copy
             os.environ.update(settings.as_environment())
-            os.environ[WORKER_SPEC_VARIABLE] = json.dumps(
-                {"model_uri": model_uri, "deployment": deployment}
-            )
+            os.environ[WORKER_SPEC_VARIABLE] = json.dumps(dataclasses.asdict(spec))
             uvicorn.run(
                 "iml4e.serving.run:create_worker_app",
                 factory=True,
@@ -82,19 +119,45 @@ def serve_model(
                 access_log=False,
             )
     finally:
-        if log is not None:
-            log.close()
-        set_deployment_state(store, deployment, "stopped", actor=settings.user)
+        set_deployment_state(store, spec.deployment, "stopped", actor=settings.user)
         store.close()
 
 
 def create_worker_app() -> Starlette:
     """The app of one worker process (uvicorn calls this factory in each worker)."""
-    spec = json.loads(os.environ[WORKER_SPEC_VARIABLE])
+    spec = ServeSpec(**json.loads(os.environ[WORKER_SPEC_VARIABLE]))
     settings = load_settings(
         environ={k: v for k, v in os.environ.items() if k != WORKER_SPEC_VARIABLE}
     ).settings
     store = open_store(settings)
-    model = load_served_model(settings, spec["model_uri"])
-    log = InferenceLogWriter(store, settings.inference_log_root, spec["deployment"])
-    return create_model_app(model, spec["deployment"], log)
+    return _build_app(settings, store, spec, _load_models(settings, spec))
+
+
+def _load_models(settings: Settings, spec: ServeSpec) -> dict[str, ServedModel]:
+    return {role: load_served_model(settings, uri) for role, uri in spec.follow().items()}
+
+
+def _build_app(
+    settings: Settings, store: Store, spec: ServeSpec, models: dict[str, ServedModel]
+) -> Starlette:
+    log = InferenceLogWriter(store, settings.inference_log_root, spec.deployment)
+    router = Router.for_models(
+        spec.deployment,
+        log,
+        models["champion"],
+        challenger=models.get("challenger"),
+        split=spec.split,
+        shadow=models.get("shadow"),
+        fallback=models.get("fallback"),
+    )
+    watcher = DeploymentWatcher(settings, store, router, follow=spec.follow())
+    return create_model_app(
+        router, log=log, store=store, watcher=watcher, operator_routes=spec.operator_routes
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
