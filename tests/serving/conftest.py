@@ -44,11 +44,8 @@ def tiny_frame(rows: int = 400, seed: int = 3) -> pd.DataFrame:
     return frame
 
 
-@pytest.fixture(scope="session")
-def registered_model(tmp_path_factory: pytest.TempPathFactory) -> RegisteredModel:
-    home = tmp_path_factory.mktemp("serving-home")
-    settings = load_settings({"home": str(home)}, environ={}, cwd=home).settings
-    initialize(settings)
+def register_tiny_version(settings: Settings, estimator: str, alias: str) -> str:
+    """Train a tiny classifier with ``estimator``, register it, point ``alias`` at it."""
     store = open_store(settings)
     client = connect_tracking(settings, store)
     activate_tracking(settings)
@@ -56,7 +53,7 @@ def registered_model(tmp_path_factory: pytest.TempPathFactory) -> RegisteredMode
 
     frame = tiny_frame()
     features = frame.drop(columns=["label"])
-    model = build_tabular_classifier(["x1", "x2"], ["color"], estimator="logistic_regression")
+    model = build_tabular_classifier(["x1", "x2"], ["color"], estimator=estimator)
     model.fit(features, frame["label"])
     experiment_id = ensure_experiment(client, settings, "serving-tests")
     with mlflow.start_run(experiment_id=experiment_id) as run:
@@ -69,6 +66,21 @@ def registered_model(tmp_path_factory: pytest.TempPathFactory) -> RegisteredMode
         run_id=run.info.run_id,
         metrics={},
     )
-    set_alias(client, MODEL_NAME, "champion", version.version)
+    set_alias(client, MODEL_NAME, alias, version.version)
     store.close()
-    return RegisteredModel(settings, MODEL_NAME, version.version, frame)
+    return version.version
+
+
+@pytest.fixture(scope="session")
+def registered_model(tmp_path_factory: pytest.TempPathFactory) -> RegisteredModel:
+    home = tmp_path_factory.mktemp("serving-home")
+    settings = load_settings({"home": str(home)}, environ={}, cwd=home).settings
+    initialize(settings)
+    version = register_tiny_version(settings, "logistic_regression", "champion")
+    return RegisteredModel(settings, MODEL_NAME, version, tiny_frame())
+
+
+@pytest.fixture(scope="session")
+def second_version(registered_model: RegisteredModel) -> str:
+    """A second version of the tiny model (gradient boosting), aliased ``challenger``."""
+    return register_tiny_version(registered_model.settings, "hist_gradient_boosting", "challenger")
