@@ -127,6 +127,25 @@ def test_serving_a_model_that_does_not_exist(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    ("options", "where"),
+    [
+        (("--split", "0.2"), "--split"),
+        (("--challenger", "models:/m@challenger"), "--split"),
+        (("--challenger", "models:/m@challenger", "--split", "1.5"), "--split"),
+        (("--challenger", "models:/m@c", "--split", "0.1", "--shadow", "models:/m@s"), "--shadow"),
+    ],
+)
+def test_serve_refuses_traffic_rules_that_do_not_fit(
+    tmp_path: Path, options: tuple[str, ...], where: str
+) -> None:
+    port = str(find_free_port())
+    result = run_iml4e(
+        "--home", str(tmp_path / "h"), "serve", "models:/m@champion", "--port", port, *options
+    )
+    _assert_clean_bad_input(result, where)
+
+
+@pytest.mark.parametrize(
     "args",
     [
         ("init", "--bogus"),

@@ -165,6 +165,7 @@ def _fill_defaults(values: dict[str, Any], sources: dict[str, str], cwd: Path) -
     default("pipeline_workers", 0, "default (0: one per CPU)")
     default("ray_address", "", "default (empty: start Ray on this machine)")
     default("serving_watch_interval_s", 2.0)
+    default("serving_max_connections", 4096)
 
 
 def _check_database_url(url: str, source: str) -> None:

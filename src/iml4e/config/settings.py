@@ -49,6 +49,10 @@ class Settings(BaseModel):
         le=3600,
         description="How often a model server checks its aliases and deployment state.",
     )
+    serving_max_connections: int = Field(
+        ge=1,
+        description="Open connections a model server worker holds before answering 503.",
+    )
 
     @property
     def is_sqlite(self) -> bool:

@@ -103,7 +103,14 @@ def serve_model(
         if workers == 1:
             app = _build_app(settings, store, spec, models)
             uvicorn.Server(
-                uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
+                uvicorn.Config(
+                    app,
+                    host=host,
+                    port=port,
+                    log_level="warning",
+                    access_log=False,
+                    limit_concurrency=settings.serving_max_connections,
+                )
             ).run()
         else:
             del models, champion  # each worker loads its own copy
@@ -117,6 +124,7 @@ def serve_model(
                 workers=workers,
                 log_level="warning",
                 access_log=False,
+                limit_concurrency=settings.serving_max_connections,
             )
     finally:
         set_deployment_state(store, spec.deployment, "stopped", actor=settings.user)
