@@ -242,3 +242,26 @@ def _wait_for(condition: object, timeout: float = 30.0) -> None:
             return
         time.sleep(0.05)
     raise AssertionError("condition not reached in time")
+
+
+def test_a_challenger_alias_set_after_start_joins_the_canary_and_leaves_when_unset(
+    registered_model: RegisteredModel, versions: tuple[ServedModel, ServedModel]
+) -> None:
+    settings = registered_model.settings
+    client = MlflowClient(settings.mlflow_tracking_uri, settings.mlflow_registry_uri)
+    champion, challenger = versions
+    follow = {
+        "champion": f"models:/{MODEL_NAME}/{champion.version}",
+        "challenger": f"models:/{MODEL_NAME}@next",
+    }
+    with serve(registered_model, "late", champion, follow=follow, split=0.5) as served:
+        assert {invoke(served.client, f"a-{i}", "late")[1] for i in range(20)} == {champion.version}
+        set_alias(client, MODEL_NAME, "next", challenger.version)
+        _wait_for(lambda: served.client.get("/health").json()["served"][-1]["role"] == "challenger")
+        seen = {invoke(served.client, f"b-{i}", "late")[1] for i in range(40)}
+        assert seen == {champion.version, challenger.version}
+        client.delete_registered_model_alias(MODEL_NAME, "next")
+        _wait_for(lambda: len(served.client.get("/health").json()["served"]) == 1)
+        assert {invoke(served.client, f"c-{i}", "late")[1] for i in range(20)} == {champion.version}
+        kinds = [e["kind"] for e in deployment_events(served.store, "late")]
+        assert kinds[-2:] == ["swapped", "unassigned"]

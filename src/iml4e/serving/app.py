@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -125,6 +126,7 @@ def create_model_app(
                     for name, version, role in router.served()
                 ],
                 "split": router.split,
+                "pid": os.getpid(),
                 "server": __version__,
             }
         )

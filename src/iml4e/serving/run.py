@@ -11,6 +11,7 @@ import dataclasses
 import ipaddress
 import json
 import os
+import sys
 from dataclasses import dataclass
 
 from starlette.applications import Starlette
@@ -22,7 +23,7 @@ from iml4e.serving.app import create_model_app
 from iml4e.serving.deployments import record_deployment, set_deployment_state
 from iml4e.serving.inference_log import InferenceLogWriter
 from iml4e.serving.router import Router
-from iml4e.serving.served_model import ServedModel, load_served_model
+from iml4e.serving.served_model import ServedModel, alias_is_set, load_served_model
 from iml4e.serving.watcher import DeploymentWatcher
 from iml4e.store import Store, open_store
 
@@ -142,7 +143,15 @@ def create_worker_app() -> Starlette:
 
 
 def _load_models(settings: Settings, spec: ServeSpec) -> dict[str, ServedModel]:
-    return {role: load_served_model(settings, uri) for role, uri in spec.follow().items()}
+    """Every role's model; a challenger, shadow or fallback alias not set yet is skipped (the
+    watcher loads it once it is set), a champion alias must be set."""
+    models = {}
+    for role, uri in spec.follow().items():
+        if role != "champion" and not alias_is_set(settings, uri):
+            print(f"iml4e serve: {uri} is not set yet; {role} follows it", file=sys.stderr)
+            continue
+        models[role] = load_served_model(settings, uri)
+    return models
 
 
 def _build_app(
