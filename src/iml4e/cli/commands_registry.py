@@ -172,11 +172,13 @@ def _print_version_lineage(lineage: VersionLineage | None) -> None:
         return
     print_lineage(lineage.graph)
     console.print(f"pipeline runs: {', '.join(lineage.pipeline_run_ids)}", soft_wrap=True)
-    print_table(
-        "dataset versions",
-        ("dataset", "content hash", "rows"),
-        [[f"{d.name}@{d.version}", d.content_hash, d.rows] for d in lineage.datasets],
-    )
+    for dataset in lineage.datasets:  # one line each, so the full hash stays searchable
+        console.print(
+            f"dataset {dataset.name}@{dataset.version}: content {dataset.content_hash}, "
+            f"{dataset.rows} rows",
+            soft_wrap=True,
+            markup=False,
+        )
 
 
 @model_app.command("approve")
