@@ -58,12 +58,25 @@ def log_tiny_model(settings: Settings, client: Any) -> tuple[str, str]:
     return logged.model_uri, run.info.run_id
 
 
-@pytest.fixture
-def registry(make_settings: Callable[..., Settings]) -> Iterator[Registry]:
-    settings = make_settings(user="alice")
+def open_registry(settings: Settings) -> Registry:
+    """A registry on ``settings`` with a tiny logged model ready to version."""
     initialize(settings)
     store = open_store(settings)
     client = connect_tracking(settings, store)
     source, run_id = log_tiny_model(settings, client)
-    yield Registry(settings, store, client, source, run_id)
-    store.close()
+    return Registry(settings, store, client, source, run_id)
+
+
+@pytest.fixture
+def registry(make_settings: Callable[..., Settings]) -> Iterator[Registry]:
+    opened = open_registry(make_settings(user="alice"))
+    yield opened
+    opened.store.close()
+
+
+@pytest.fixture
+def backend_registry(backend_settings: Settings) -> Iterator[Registry]:
+    """A registry on each real backend in turn: SQLite, then PostgreSQL."""
+    opened = open_registry(backend_settings)
+    yield opened
+    opened.store.close()

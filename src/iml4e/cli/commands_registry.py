@@ -11,13 +11,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from iml4e.cli.context import cli_state
+from iml4e.cli.lineage_view import print_lineage
 from iml4e.cli.output import console, print_json, print_table
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
     from iml4e.config import Settings
-    from iml4e.registry import RegistryChange
+    from iml4e.registry import RegistryChange, VersionDetail, VersionLineage
     from iml4e.store import Store
 
 model_app = typer.Typer(
@@ -26,8 +27,15 @@ model_app = typer.Typer(
     no_args_is_help=True,
 )
 
+
+def _checked_name(name: str) -> str:
+    from iml4e.registry.names import check_model_name
+
+    return check_model_name(name)  # InvalidModelName: exit 2 before anything is opened
+
+
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
-NameArgument = Annotated[str, typer.Argument(help="Registered model name.")]
+NameArgument = Annotated[str, typer.Argument(help="Registered model name.", callback=_checked_name)]
 VersionArgument = Annotated[str, typer.Argument(help="Model version number.")]
 AliasOption = Annotated[str, typer.Option("--alias", help="The alias.")]
 
@@ -90,8 +98,22 @@ def list_command(ctx: typer.Context, json_output: JsonOption = False) -> None:
 
 
 @model_app.command("show")
-def show_command(ctx: typer.Context, name: NameArgument, json_output: JsonOption = False) -> None:
-    """Show a model's versions (aliases, metrics, dataset version, pipeline run) and history."""
+def show_command(
+    ctx: typer.Context,
+    name: NameArgument,
+    version: Annotated[
+        str | None, typer.Argument(help="One version: adds its lineage (pipeline run, data).")
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Show a model's versions (aliases, metrics, dataset version, pipeline run) and history.
+
+    With VERSION, show that version, the pipeline run, steps and dataset versions (with
+    content hashes) it was made from, and its history.
+    """
+    if version is not None:
+        _show_version(ctx, name, version, json_output)
+        return
     from iml4e.registry import alias_history, model_versions
 
     with _registry(ctx) as (_, store, client):
@@ -106,21 +128,57 @@ def show_command(ctx: typer.Context, name: NameArgument, json_output: JsonOption
             }
         )
         return
-    print_table(
-        f"model {name}",
-        ("version", "aliases", "metrics", "dataset version", "pipeline run"),
-        [
-            [
-                v.version,
-                ", ".join(v.aliases),
-                ", ".join(f"{k}={value:.4g}" for k, value in sorted(v.metrics.items())),
-                v.dataset_version_id,
-                v.pipeline_run_id,
-            ]
-            for v in versions
-        ],
-    )
+    print_table(f"model {name}", VERSION_COLUMNS, [_version_row(v) for v in versions])
     print_table("history", HISTORY_COLUMNS, _history_rows(history))
+
+
+VERSION_COLUMNS = ("version", "aliases", "metrics", "dataset version", "pipeline run")
+
+
+def _version_row(version: VersionDetail) -> list[Any]:
+    return [
+        version.version,
+        ", ".join(version.aliases),
+        ", ".join(f"{k}={value:.4g}" for k, value in sorted(version.metrics.items())),
+        version.dataset_version_id,
+        version.pipeline_run_id,
+    ]
+
+
+def _show_version(ctx: typer.Context, name: str, version: str, json_output: bool) -> None:
+    from iml4e.registry import model_version, registry_events, version_lineage
+
+    with _registry(ctx) as (_, store, client):
+        detail = model_version(client, store, name, version)
+        lineage = version_lineage(store, name, detail.version)
+        history = registry_events(store, name, version=detail.version)
+    if json_output:
+        print_json(
+            {
+                **asdict(detail),
+                "lineage": lineage.as_dict() if lineage else None,
+                "history": [event.as_dict() for event in history],
+            }
+        )
+        return
+    print_table(f"model {name} version {detail.version}", VERSION_COLUMNS, [_version_row(detail)])
+    _print_version_lineage(lineage)
+    print_table("history", HISTORY_COLUMNS, _history_rows(history))
+
+
+def _print_version_lineage(lineage: VersionLineage | None) -> None:
+    if lineage is None:
+        console.print("lineage: no pipeline step recorded this version")
+        return
+    print_lineage(lineage.graph)
+    console.print(f"pipeline runs: {', '.join(lineage.pipeline_run_ids)}", soft_wrap=True)
+    for dataset in lineage.datasets:  # one line each, so the full hash stays searchable
+        console.print(
+            f"dataset {dataset.name}@{dataset.version}: content {dataset.content_hash}, "
+            f"{dataset.rows} rows",
+            soft_wrap=True,
+            markup=False,
+        )
 
 
 @model_app.command("approve")

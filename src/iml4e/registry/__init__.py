@@ -2,10 +2,12 @@
 
 from iml4e.registry.errors import (
     GateFailed,
+    InvalidModelName,
     ModelNotFound,
     NothingToRollBack,
     PolicyInvalid,
     PromotionRejected,
+    RegistryBusy,
     RegistryError,
 )
 from iml4e.registry.events import RegistryChange, registry_events
@@ -16,6 +18,8 @@ from iml4e.registry.gates import (
     parse_threshold,
     require_gate,
 )
+from iml4e.registry.locking import model_lock
+from iml4e.registry.names import check_model_name
 from iml4e.registry.policy import (
     PolicyCheck,
     PromotionEvaluation,
@@ -34,13 +38,21 @@ from iml4e.registry.promotion import (
     approve,
     approvers,
     list_models,
+    model_version,
     model_versions,
     promote,
     resolve_policy,
     rollback,
 )
+from iml4e.registry.provenance import (
+    LineageDataset,
+    LineageStep,
+    VersionLineage,
+    version_lineage,
+)
 from iml4e.registry.versions import (
     ModelVersionInfo,
+    alias_versions,
     current_alias_version,
     register_model_version,
     set_alias,
@@ -49,6 +61,9 @@ from iml4e.registry.versions import (
 __all__ = [
     "GateFailed",
     "GateResult",
+    "InvalidModelName",
+    "LineageDataset",
+    "LineageStep",
     "ModelNotFound",
     "ModelSummary",
     "ModelVersionInfo",
@@ -59,20 +74,26 @@ __all__ = [
     "PromotionPolicy",
     "PromotionRejected",
     "PromotionResult",
+    "RegistryBusy",
     "RegistryChange",
     "RegistryError",
     "RollbackResult",
     "Threshold",
     "VersionDetail",
+    "VersionLineage",
     "alias_history",
+    "alias_versions",
     "approve",
     "approvers",
+    "check_model_name",
     "current_alias_version",
     "default_policy_path",
     "evaluate_gate",
     "evaluate_promotion",
     "list_models",
     "load_policy",
+    "model_lock",
+    "model_version",
     "model_versions",
     "parse_policy",
     "parse_threshold",
@@ -83,4 +104,5 @@ __all__ = [
     "resolve_policy",
     "rollback",
     "set_alias",
+    "version_lineage",
 ]

@@ -19,6 +19,14 @@ class ModelNotFound(BadInput):
     """A model name or version that the registry does not hold (CLI exit 2)."""
 
 
+class InvalidModelName(BadInput):
+    """A model name MLflow's registry or iml4e's records cannot hold (CLI exit 2)."""
+
+
+class RegistryBusy(RegistryError):
+    """Another promotion, rollback or alias move of the same model held its lock too long."""
+
+
 class PolicyInvalid(BadInput):
     """A promotion policy file that cannot be used; ``where`` names the file and the key."""
 

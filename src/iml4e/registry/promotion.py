@@ -19,6 +19,8 @@ from iml4e.registry.errors import (
     PromotionRejected,
 )
 from iml4e.registry.events import RegistryChange, record_event, registry_events
+from iml4e.registry.locking import model_lock
+from iml4e.registry.names import check_model_name, search_versions
 from iml4e.registry.policy import PromotionEvaluation, PromotionPolicy, evaluate_promotion
 from iml4e.registry.versions import current_alias_version
 from iml4e.store import Store
@@ -75,8 +77,8 @@ class RollbackResult:
 def list_models(client: MlflowClient) -> list[ModelSummary]:
     """Every registered model, by name."""
     summaries = []
-    for model in client.search_registered_models(order_by=["name ASC"]):
-        versions = [int(v.version) for v in client.search_model_versions(f"name='{model.name}'")]
+    for model in _all_registered_models(client):
+        versions = [int(v.version) for v in search_versions(client, model.name)]
         summaries.append(
             ModelSummary(
                 name=model.name,
@@ -88,9 +90,21 @@ def list_models(client: MlflowClient) -> list[ModelSummary]:
     return summaries
 
 
+def _all_registered_models(client: MlflowClient) -> list[Any]:
+    models: list[Any] = []
+    token: str | None = None
+    while True:
+        page = client.search_registered_models(order_by=["name ASC"], page_token=token)
+        models += page
+        token = page.token
+        if not token:
+            return models
+
+
 def _registered_model(client: MlflowClient, name: str) -> Any:
     from mlflow.exceptions import MlflowException
 
+    check_model_name(name)
     try:
         return client.get_registered_model(name)
     except MlflowException:
@@ -113,7 +127,7 @@ def model_versions(client: MlflowClient, store: Store, name: str) -> list[Versio
         aliases_of.setdefault(str(aliased), []).append(alias)
     records = _records(store, name)
     details = []
-    for found in client.search_model_versions(f"name='{name}'"):
+    for found in search_versions(client, name):
         version = str(found.version)
         record = records.get(version)
         details.append(
@@ -130,7 +144,8 @@ def model_versions(client: MlflowClient, store: Store, name: str) -> list[Versio
     return sorted(details, key=lambda detail: int(detail.version))
 
 
-def _version(client: MlflowClient, store: Store, name: str, version: str) -> VersionDetail:
+def model_version(client: MlflowClient, store: Store, name: str, version: str) -> VersionDetail:
+    """One version of ``name`` with its aliases and record; :class:`ModelNotFound` if unknown."""
     for detail in model_versions(client, store, name):
         if detail.version == str(version):
             return detail
@@ -152,7 +167,7 @@ def approve(
 
     Approving twice is recorded twice but counts once.
     """
-    _version(client, store, name, version)
+    model_version(client, store, name, version)
     record_event(
         store,
         model_name=name,
@@ -178,51 +193,45 @@ def promote(
 
     Raises :class:`PromotionRejected` listing every failed check (a ``rejected`` event is
     recorded first), or :class:`PolicyInvalid` when the policy is for another model or alias.
+    Promotions, rollbacks and alias moves of one model take turns (:func:`model_lock`), so the
+    holder checked against is the one replaced and ``previous_version`` is always right.
     """
     if policy.model != name or policy.to != to:
         raise PolicyInvalid(
             f"the policy is for {policy.model} -> {policy.to}, not {name} -> {to}",
             where="policy",
         )
-    candidate = _version(client, store, name, version)
-    holder = current_alias_version(client, name, to)
-    holder_metrics = _version(client, store, name, holder).metrics if holder else None
-    evaluation = evaluate_promotion(
-        policy,
-        metrics=candidate.metrics,
-        holder_version=holder,
-        holder_metrics=holder_metrics,
-        approvers=approvers(store, name, version),
-    )
-    detail = {"checks": [vars(check) for check in evaluation.checks]}
-    if not evaluation.ok:
-        failures = [f"{check.name} ({check.detail})" for check in evaluation.failed]
+    candidate = model_version(client, store, name, version)
+    with model_lock(store, name):
+        holder = current_alias_version(client, name, to)
+        holder_metrics = model_version(client, store, name, holder).metrics if holder else None
+        evaluation = evaluate_promotion(
+            policy,
+            metrics=candidate.metrics,
+            holder_version=holder,
+            holder_metrics=holder_metrics,
+            approvers=approvers(store, name, version),
+        )
+        detail = {"checks": [vars(check) for check in evaluation.checks]}
+        if evaluation.ok:
+            client.set_registered_model_alias(name, to, str(version))
         record_event(
             store,
             model_name=name,
             model_version=str(version),
-            kind="rejected",
+            kind="promoted" if evaluation.ok else "rejected",
             alias=to,
             previous_version=holder,
             actor=actor,
             detail=detail,
         )
+    if not evaluation.ok:
+        failures = [f"{check.name} ({check.detail})" for check in evaluation.failed]
         raise PromotionRejected(
             "promotion policy not met: " + "; ".join(failures),
             failures=failures,
             where=f"{name} version {version} -> {to}",
         )
-    client.set_registered_model_alias(name, to, str(version))
-    record_event(
-        store,
-        model_name=name,
-        model_version=str(version),
-        kind="promoted",
-        alias=to,
-        previous_version=holder,
-        actor=actor,
-        detail=detail,
-    )
     return PromotionResult(name, str(version), to, holder, evaluation)
 
 
@@ -235,31 +244,32 @@ def rollback(
     when nothing held it). Rolling back again undoes the promotion before that one.
     """
     _registered_model(client, name)
-    pending: list[RegistryChange] = []
-    for event in registry_events(store, name, alias=alias, kinds=("promoted", "rolled_back")):
-        if event.kind == "promoted":
-            pending.append(event)
-        elif pending:
-            pending.pop()
-    if not pending:
-        raise NothingToRollBack("no promotion to roll back", where=f"{name} alias {alias!r}")
-    undone = pending[-1]
-    current = current_alias_version(client, name, alias)
-    restored = undone.previous_version
-    if restored is None:
-        client.delete_registered_model_alias(name, alias)
-    else:
-        client.set_registered_model_alias(name, alias, restored)
-    record_event(
-        store,
-        model_name=name,
-        model_version=restored,
-        kind="rolled_back",
-        alias=alias,
-        previous_version=current,
-        actor=actor,
-        detail={"undid_event": undone.id, "undid_version": undone.model_version},
-    )
+    with model_lock(store, name):
+        pending: list[RegistryChange] = []
+        for event in registry_events(store, name, alias=alias, kinds=("promoted", "rolled_back")):
+            if event.kind == "promoted":
+                pending.append(event)
+            elif pending:
+                pending.pop()
+        if not pending:
+            raise NothingToRollBack("no promotion to roll back", where=f"{name} alias {alias!r}")
+        undone = pending[-1]
+        current = current_alias_version(client, name, alias)
+        restored = undone.previous_version
+        if restored is None:
+            client.delete_registered_model_alias(name, alias)
+        else:
+            client.set_registered_model_alias(name, alias, restored)
+        record_event(
+            store,
+            model_name=name,
+            model_version=restored,
+            kind="rolled_back",
+            alias=alias,
+            previous_version=current,
+            actor=actor,
+            detail={"undid_event": undone.id, "undid_version": undone.model_version},
+        )
     return RollbackResult(name, alias, str(undone.model_version), restored)
 
 
@@ -272,6 +282,7 @@ def resolve_policy(home: Path, name: str, to: str, path: Path | None) -> Promoti
     """The policy at ``path``, else ``<home>/policies/<name>.yaml``, else none (no checks)."""
     from iml4e.registry.policy import default_policy_path, load_policy
 
+    check_model_name(name)  # the name becomes part of a file path
     if path is not None:
         return load_policy(path)
     default = default_policy_path(home, name)

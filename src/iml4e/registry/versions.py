@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from contextlib import suppress
+from collections.abc import Mapping, Sequence
+from contextlib import nullcontext, suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from iml4e.registry.errors import ModelNotFound
 from iml4e.registry.events import add_event, record_event
+from iml4e.registry.locking import model_lock
+from iml4e.registry.names import check_model_name
 from iml4e.store import Store
 from iml4e.store.models import ModelRecord
 
@@ -45,6 +48,7 @@ def register_model_version(
     """
     from mlflow.exceptions import MlflowException
 
+    check_model_name(name)
     try:
         client.get_registered_model(name)
     except MlflowException:
@@ -84,20 +88,23 @@ def set_alias(
 ) -> ModelVersionInfo:
     """Point ``alias`` (e.g. ``champion``) of model ``name`` at ``version``.
 
-    With ``store``, the move is recorded as an ``alias_set`` event (with the previous version).
+    With ``store``, the move is recorded as an ``alias_set`` event (with the previous version),
+    taking its turn with promotions and rollbacks of the model (:func:`model_lock`).
     """
-    previous = current_alias_version(client, name, alias) if store is not None else None
-    client.set_registered_model_alias(name, alias, version)
-    if store is not None:
-        record_event(
-            store,
-            model_name=name,
-            model_version=str(version),
-            kind="alias_set",
-            alias=alias,
-            previous_version=previous,
-            actor=actor,
-        )
+    check_model_name(name)
+    with model_lock(store, name) if store is not None else nullcontext():
+        previous = current_alias_version(client, name, alias) if store is not None else None
+        client.set_registered_model_alias(name, alias, version)
+        if store is not None:
+            record_event(
+                store,
+                model_name=name,
+                model_version=str(version),
+                kind="alias_set",
+                alias=alias,
+                previous_version=previous,
+                actor=actor,
+            )
     found = client.get_model_version(name, version)
     return ModelVersionInfo(
         name, str(found.version), found.run_id, found.source, tuple(found.aliases)
@@ -112,3 +119,24 @@ def current_alias_version(client: MlflowClient, name: str, alias: str) -> str | 
         return str(client.get_model_version_by_alias(name, alias).version)
     except MlflowException:
         return None
+
+
+def alias_versions(
+    client: MlflowClient, name: str, aliases: Sequence[str]
+) -> dict[str, str | None]:
+    """Where each of ``aliases`` of model ``name`` points now: alias → version, None if unset.
+
+    One registry call (the registered model carries every alias), so a model server can poll
+    it to follow promotions and rollbacks cheaply. Raises :class:`ModelNotFound` when the model
+    is not registered (or was deleted).
+    """
+    from mlflow.exceptions import MlflowException
+
+    check_model_name(name)
+    try:
+        current = client.get_registered_model(name).aliases
+    except MlflowException:
+        raise ModelNotFound("no such registered model", where=f"model {name!r}") from None
+    return {
+        alias: str(current[alias]) if current.get(alias) is not None else None for alias in aliases
+    }
