@@ -16,6 +16,7 @@ from iml4e.registry import (
     model_versions,
     parse_policy,
     promote,
+    remove_alias,
     resolve_policy,
     rollback,
     set_alias,
@@ -45,6 +46,24 @@ def test_versions_and_models_are_listed_with_metrics_and_aliases(registry: Regis
     assert summary.aliases == {"champion": "1"}
     kinds = [event.kind for event in alias_history(registry.store, MODEL)]
     assert kinds == ["registered", "registered", "alias_set"]
+
+
+def test_removing_an_alias_is_recorded_once(registry: Registry) -> None:
+    first = registry.add_version({})
+    set_alias(registry.client, MODEL, "challenger", first, store=registry.store, actor="ops")
+    assert remove_alias(registry.client, MODEL, "challenger", store=registry.store, actor="ops")
+    assert (
+        remove_alias(registry.client, MODEL, "challenger", store=registry.store, actor="ops")
+        is None
+    )
+    assert registry.client.get_registered_model(MODEL).aliases == {}
+    removed = alias_history(registry.store, MODEL, "challenger")[-1]
+    assert (removed.kind, removed.previous_version, removed.model_version) == (
+        "alias_removed",
+        first,
+        None,
+    )
+    assert [e.kind for e in alias_history(registry.store, MODEL)].count("alias_removed") == 1
 
 
 def test_unknown_model_and_version_are_named(registry: Registry) -> None:

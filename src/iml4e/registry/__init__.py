@@ -55,6 +55,7 @@ from iml4e.registry.versions import (
     alias_versions,
     current_alias_version,
     register_model_version,
+    remove_alias,
     set_alias,
 )
 
@@ -100,6 +101,7 @@ __all__ = [
     "promote",
     "register_model_version",
     "registry_events",
+    "remove_alias",
     "require_gate",
     "resolve_policy",
     "rollback",

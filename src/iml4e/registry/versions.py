@@ -111,6 +111,29 @@ def set_alias(
     )
 
 
+def remove_alias(
+    client: MlflowClient, name: str, alias: str, *, store: Store, actor: str
+) -> str | None:
+    """Remove ``alias`` of model ``name``, recorded as an ``alias_removed`` event; returns the
+    version it pointed at (None, and nothing recorded, when it was not set)."""
+    check_model_name(name)
+    with model_lock(store, name):
+        previous = current_alias_version(client, name, alias)
+        if previous is None:
+            return None
+        client.delete_registered_model_alias(name, alias)
+        record_event(
+            store,
+            model_name=name,
+            model_version=None,
+            kind="alias_removed",
+            alias=alias,
+            previous_version=previous,
+            actor=actor,
+        )
+    return previous
+
+
 def current_alias_version(client: MlflowClient, name: str, alias: str) -> str | None:
     """The version ``alias`` of model ``name`` points at, or None when it is unset."""
     from mlflow.exceptions import MlflowException
