@@ -21,3 +21,19 @@ class ModelLoadError(BadInput, ServingError):
 
 class DeploymentNotFound(BadInput, ServingError):
     """No deployment with that name."""
+
+
+class UnknownDeploymentState(BadInput, ServingError):
+    """A deployment state that is not one of :data:`iml4e.serving.deployments.STATES`."""
+
+
+class InvalidDeploymentSpec(BadInput, ServingError):
+    """Options of a new deployment that cannot work together; ``where`` names the option."""
+
+
+class DeploymentRunning(BadInput, ServingError):
+    """A deployment of that name is already running; nothing new was started."""
+
+
+class DeploymentFailed(ServingError):
+    """A deployment's server exited or never answered ``/health``; the message has its log tail."""
