@@ -187,7 +187,7 @@ def _find(session: Any, name: str) -> Deployment | None:
 def _get(session: Any, name: str) -> Deployment:
     deployment = _find(session, name)
     if deployment is None:
-        raise DeploymentNotFound("no such deployment", where=name)
+        raise DeploymentNotFound("no such deployment", where=f"deployment {name!r}")
     return deployment
 
 
