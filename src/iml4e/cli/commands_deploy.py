@@ -148,7 +148,8 @@ def _print_status(status: DeploymentStatus) -> None:
         *((key, value) for key, value in info.spec.items() if value is not None),
         ("problem", status.problem),
     ]
-    print_table(f"deployment {info.name}", ("", ""), [row for row in rows if row[1] is not None])
+    shown = [row for row in rows if row[1] is not None]
+    print_table(f"deployment {info.name}", ("field", "value"), shown)
 
 
 @deploy_app.command("stop")

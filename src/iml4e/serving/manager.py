@@ -38,6 +38,7 @@ from iml4e.serving.errors import (
 from iml4e.serving.model_refs import model_uri, resolve_model
 from iml4e.serving.process import (
     READY_TIMEOUT_S,
+    exit_code_of,
     health,
     log_tail,
     process_command_line,
@@ -157,7 +158,7 @@ def create_deployment(
             wait_until_ready(
                 url,
                 deployment=name,
-                exit_code=lambda: None if process_running(pid) else -1,
+                exit_code=lambda: exit_code_of(pid),
                 log_path=log_path,
                 timeout=ready_timeout,
             )

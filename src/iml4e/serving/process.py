@@ -145,6 +145,16 @@ def process_running(pid: int) -> bool:
     return reaped == 0
 
 
+def exit_code_of(pid: int) -> int | None:
+    """None while process ``pid`` runs; then its exit code (minus the signal that ended it), or
+    -1 when it was not a child of this process and its code is unknown."""
+    try:
+        reaped, status = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return None if process_running(pid) else -1
+    return None if reaped == 0 else os.waitstatus_to_exitcode(status)
+
+
 def process_command_line(pid: int) -> list[str] | None:
     """The arguments process ``pid`` was started with, None where the system does not say."""
     try:
