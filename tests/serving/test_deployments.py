@@ -54,7 +54,9 @@ def test_the_server_recording_its_model_keeps_what_the_manager_wrote(store: Stor
     assert (served.pid, served.host, served.port) == (4242, "127.0.0.1", 8123)
     assert served.log_path == "/tmp/d.log"
     assert served.spec == SPEC
-    assert [e["kind"] for e in deployment_events(store, "d")] == ["starting", "deployed"]
+    events = deployment_events(store, "d")
+    assert [e["kind"] for e in events] == ["starting", "deployed"]
+    assert events[-1]["detail"]["previous_version"] is None  # the first version served here
 
 
 def test_a_new_start_of_the_same_name_replaces_the_process_fields(store: Store) -> None:
@@ -66,6 +68,9 @@ def test_a_new_start_of_the_same_name_replaces_the_process_fields(store: Store) 
     assert (again.state, again.pid) == ("starting", None)
     kinds = [e["kind"] for e in deployment_events(store, "d")]
     assert kinds == ["starting", "stopped", "starting"]
+    served = record_deployment(store, "d", model_name="m", model_version="2", url=None, actor="s")
+    assert served.model_version == "2"
+    assert deployment_events(store, "d")[-1]["detail"]["previous_version"] == "1"
 
 
 def test_states_reasons_events_and_listing(store: Store) -> None:

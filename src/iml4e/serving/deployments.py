@@ -61,6 +61,8 @@ def record_deployment(
     with store.session() as session:
         deployment = _find(session, name)
         previous = None if deployment is None else deployment.model_version
+        if deployment is not None and deployment.state == "starting":
+            previous = _last_event(deployment, "starting").get("previous_version")
         if deployment is None:
             deployment = Deployment(
                 name=name, model_name=model_name, model_version=model_version, state=state, url=url
@@ -104,6 +106,7 @@ def record_deployment_start(
     """
     with store.session() as session:
         deployment = _find(session, name)
+        previous = None if deployment is None else deployment.model_version
         if deployment is None:
             deployment = Deployment(
                 name=name, model_name=model_name, model_version=model_version, state="starting"
@@ -114,7 +117,8 @@ def record_deployment_start(
         deployment.pid, deployment.host, deployment.port = None, host, port
         deployment.log_path, deployment.spec = log_path, dict(spec)
         session.flush()
-        _add_event(session, deployment, "starting", actor, {"spec": dict(spec), "url": url})
+        detail = {"spec": dict(spec), "url": url, "previous_version": previous}
+        _add_event(session, deployment, "starting", actor, detail)
         return _info(deployment)
 
 
@@ -178,6 +182,13 @@ def _check_state(state: str) -> None:
         raise UnknownDeploymentState(
             f"unknown deployment state (expected one of {', '.join(STATES)})", where=repr(state)
         )
+
+
+def _last_event(deployment: Deployment, kind: str) -> dict[str, Any]:
+    for event in reversed(deployment.events):
+        if event.kind == kind:
+            return dict(event.detail or {})
+    return {}
 
 
 def _find(session: Any, name: str) -> Deployment | None:
