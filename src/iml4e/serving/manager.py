@@ -35,7 +35,7 @@ from iml4e.serving.errors import (
     DeploymentRunning,
     InvalidDeploymentSpec,
 )
-from iml4e.serving.model_refs import model_uri, resolve_model
+from iml4e.serving.model_refs import ResolvedModel, model_uri, resolve_model
 from iml4e.serving.process import (
     READY_TIMEOUT_S,
     exit_code_of,
@@ -145,28 +145,7 @@ def create_deployment(
             shadow=spec["shadow_uri"],
             fallback=spec["fallback_uri"],
         )
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        started = datetime.now(UTC).isoformat(timespec="seconds")
-        log_path.write_text(f"{started} starting: {shlex.join(command)}\n")
-        try:
-            pid = spawn_detached_server(command, server_environment(settings), log_path)
-        except OSError as exc:
-            set_deployment_state(store, name, "failed", actor=settings.user, reason=str(exc))
-            raise DeploymentFailed(f"cannot start the model server ({exc})", where=name) from None
-        record_deployment_pid(store, name, pid)
-        try:
-            wait_until_ready(
-                url,
-                deployment=name,
-                exit_code=lambda: exit_code_of(pid),
-                log_path=log_path,
-                timeout=ready_timeout,
-            )
-        except BaseException as exc:
-            terminate_server(pid, exited=lambda: not process_running(pid))
-            reason = str(exc) if isinstance(exc, DeploymentFailed) else type(exc).__name__
-            set_deployment_state(store, name, "failed", actor=settings.user, reason=reason)
-            raise
+        _start_server(settings, store, name, command, url, log_path, ready_timeout)
         return get_deployment(store, name)
 
 
@@ -181,12 +160,14 @@ def deployment_status(settings: Settings, name: str) -> DeploymentStatus:
     running = server_running(info)
     answer = health(info.url) if running and info.url else None
     healthy = answer is not None and answer.get("deployment", name) == name
-    served = str(answer["version"]) if healthy and answer and "version" in answer else None
+    served = None
+    if answer is not None and healthy and "version" in answer:
+        served = str(answer["version"])
     problem = None
     if info.state in ACTIVE_STATES and not running:
         gone = f"process {info.pid} is gone" if info.pid else f"nothing answers at {info.url}"
         problem = f"recorded {info.state} but {gone}"
-    elif running and not healthy:
+    elif running and not healthy and info.state != "starting":
         problem = f"process {info.pid} runs but /health does not answer at {info.url}"
     elif info.state not in ACTIVE_STATES and running:
         problem = f"recorded {info.state} but process {info.pid} still runs"
@@ -295,6 +276,41 @@ def _checked_spec(
     }
 
 
+def _start_server(
+    settings: Settings,
+    store: Store,
+    name: str,
+    command: list[str],
+    url: str,
+    log_path: Path,
+    ready_timeout: float,
+) -> None:
+    """Spawn the recorded deployment's server and wait for it; on failure kill it, record
+    ``failed`` with the reason, and raise."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    log_path.write_text(f"{started} starting: {shlex.join(command)}\n")
+    try:
+        pid = spawn_detached_server(command, server_environment(settings), log_path)
+    except OSError as exc:
+        set_deployment_state(store, name, "failed", actor=settings.user, reason=str(exc))
+        raise DeploymentFailed(f"cannot start the model server ({exc})", where=name) from None
+    record_deployment_pid(store, name, pid)
+    try:
+        wait_until_ready(
+            url,
+            deployment=name,
+            exit_code=lambda: exit_code_of(pid),
+            log_path=log_path,
+            timeout=ready_timeout,
+        )
+    except BaseException as exc:  # Ctrl-C while waiting too: no server is left half started
+        terminate_server(pid, exited=lambda: not process_running(pid))
+        reason = str(exc) if isinstance(exc, DeploymentFailed) else type(exc).__name__
+        set_deployment_state(store, name, "failed", actor=settings.user, reason=reason)
+        raise
+
+
 def _refuse_if_running(store: Store, name: str) -> None:
     try:
         info = get_deployment(store, name)
@@ -322,7 +338,7 @@ def _checked_port(host: str, port: int | None) -> int:
     return port
 
 
-def _check_registry(settings: Settings, store: Store, spec: dict[str, Any]) -> Any:
+def _check_registry(settings: Settings, store: Store, spec: dict[str, Any]) -> ResolvedModel:
     from iml4e.tracking import connect_tracking
 
     client = connect_tracking(settings, store)
