@@ -14,7 +14,13 @@ import pytest
 from iml4e.errors import BadInput
 from iml4e.ports import PortInUse, find_free_port
 from iml4e.serving.deployments import deployment_events, list_deployments
-from iml4e.serving.errors import DeploymentFailed, InvalidDeploymentSpec, ModelLoadError
+from iml4e.serving.errors import (
+    DeploymentFailed,
+    DeploymentNotManaged,
+    DeploymentRunning,
+    InvalidDeploymentSpec,
+    ModelLoadError,
+)
 from iml4e.serving.manager import (
     create_deployment,
     deployment_log_path,
@@ -23,7 +29,7 @@ from iml4e.serving.manager import (
     stop_deployment,
 )
 from iml4e.serving.model_refs import model_uri
-from iml4e.serving.process import process_running
+from iml4e.serving.process import ModelServerProcess, process_running
 from iml4e.store import open_store
 from tests.serving.conftest import RegisteredModel
 
@@ -158,3 +164,27 @@ def test_a_killed_server_is_reported_as_not_running(registered_model: Registered
     assert stop_deployment(settings, "killed", actor="alice").state == "stopped"
     assert deployment_status(settings, "killed").problem is None
     assert Path(info.log_path or "").read_text().count("starting:") == 1
+
+
+@pytest.mark.slow
+def test_a_server_started_by_hand_is_checked_by_url_and_not_stopped_from_here(
+    registered_model: RegisteredModel,
+) -> None:
+    settings = registered_model.settings
+    with ModelServerProcess(
+        settings,
+        f"models:/{MODEL}@champion",
+        deployment="by-hand",
+        host="127.0.0.1",
+        port=find_free_port(),
+    ):
+        status = deployment_status(settings, "by-hand")
+        assert status.deployment.pid is None
+        assert status.running and status.healthy and status.problem is None
+        assert status.served_version == registered_model.version
+        listed = {s.deployment.name: s for s in list_deployment_statuses(settings)}
+        assert listed["by-hand"].running
+        with pytest.raises(DeploymentNotManaged, match="started by hand"):
+            stop_deployment(settings, "by-hand", actor="alice")
+        with pytest.raises(DeploymentRunning, match="deployment 'by-hand'"):
+            create_deployment(settings, "by-hand", model=f"{MODEL}@champion")

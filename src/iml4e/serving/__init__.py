@@ -13,6 +13,7 @@ from iml4e.serving.deployments import (
 from iml4e.serving.errors import (
     DeploymentFailed,
     DeploymentNotFound,
+    DeploymentNotManaged,
     DeploymentRunning,
     InvalidDeploymentSpec,
     ModelLoadError,
@@ -27,6 +28,7 @@ __all__ = [
     "DeploymentFailed",
     "DeploymentInfo",
     "DeploymentNotFound",
+    "DeploymentNotManaged",
     "DeploymentRunning",
     "InferenceLogWriter",
     "InferenceRecord",

@@ -37,3 +37,7 @@ class DeploymentRunning(BadInput, ServingError):
 
 class DeploymentFailed(ServingError):
     """A deployment's server exited or never answered ``/health``; the message has its log tail."""
+
+
+class DeploymentNotManaged(BadInput, ServingError):
+    """A deployment whose server was started by hand (``iml4e serve``): no pid to signal."""

@@ -32,6 +32,7 @@ from iml4e.serving.deployments import (
 from iml4e.serving.errors import (
     DeploymentFailed,
     DeploymentNotFound,
+    DeploymentNotManaged,
     DeploymentRunning,
     InvalidDeploymentSpec,
 )
@@ -163,42 +164,40 @@ def deployment_status(settings: Settings, name: str) -> DeploymentStatus:
     served = None
     if answer is not None and healthy and "version" in answer:
         served = str(answer["version"])
-    problem = None
-    if info.state in ACTIVE_STATES and not running:
-        gone = f"process {info.pid} is gone" if info.pid else f"nothing answers at {info.url}"
-        problem = f"recorded {info.state} but {gone}"
-    elif running and not healthy and info.state != "starting":
-        problem = f"process {info.pid} runs but /health does not answer at {info.url}"
-    elif info.state not in ACTIVE_STATES and running:
-        problem = f"recorded {info.state} but process {info.pid} still runs"
-    return DeploymentStatus(info, running, healthy, served, problem)
+    return DeploymentStatus(info, running, healthy, served, _problem(info, running, healthy))
 
 
 def list_deployment_statuses(settings: Settings) -> list[DeploymentStatus]:
-    """Every recorded deployment with whether its process lives (no ``/health`` calls)."""
+    """Every recorded deployment with whether its process lives (``/health`` is only asked of
+    servers started by hand, which have no pid)."""
     with _store(settings) as store:
         deployments = list_deployments(store)
     statuses = []
     for info in deployments:
-        running = server_running(info, ask_health=False)
-        problem = None
-        if info.state in ACTIVE_STATES and not running:
-            problem = f"recorded {info.state} but process {info.pid} is gone"
-        statuses.append(DeploymentStatus(info, running, False, None, problem))
+        running = server_running(info)
+        statuses.append(DeploymentStatus(info, running, False, None, _problem(info, running)))
     return statuses
 
 
 def stop_deployment(settings: Settings, name: str, *, actor: str) -> DeploymentInfo:
     """Stop deployment ``name``'s server (SIGTERM, then SIGKILL) and record it ``stopped``.
 
-    Stopping a deployment that is not running changes nothing.
+    Stopping a deployment that is not running changes nothing. A server started by hand
+    (``iml4e serve``, no pid recorded) that still answers is refused with
+    :class:`DeploymentNotManaged`: it is stopped where it was started.
     """
     with _store(settings) as store:
         info = get_deployment(store, name)
         pid = info.pid
+        if pid is None and server_running(info):
+            raise DeploymentNotManaged(
+                f"its server at {info.url} was started by hand (iml4e serve), not by "
+                "iml4e deploy; stop it where it runs (Ctrl-C or SIGTERM)",
+                where=f"deployment {name!r}",
+            )
         if pid is not None and _is_server_of(pid, name):
             terminate_server(pid, exited=lambda: not process_running(pid))
-        info = get_deployment(store, name)  # the server records its own stop on SIGTERM
+        info = get_deployment(store, name)  # as the server may have recorded it on SIGTERM
         if info.state in ACTIVE_STATES:
             info = set_deployment_state(store, name, "stopped", actor=actor)
         return info
@@ -221,15 +220,28 @@ def deployment_log_path(settings: Settings, name: str) -> Path:
     return settings.home / "deployments" / f"{name}.log"
 
 
-def server_running(info: DeploymentInfo, *, ask_health: bool = True) -> bool:
+def server_running(info: DeploymentInfo) -> bool:
     """Whether deployment ``info``'s server is alive: by pid, or (for a server started by hand,
-    with no pid) by asking its ``/health`` when ``ask_health``."""
+    with no pid) by its ``/health`` answering."""
     if info.pid is not None:
         return _is_server_of(info.pid, info.name)
-    if ask_health and info.url and info.state in ACTIVE_STATES:
+    if info.url and info.state in ACTIVE_STATES:
         answer = health(info.url)
         return answer is not None and answer.get("deployment") == info.name
     return False
+
+
+def _problem(info: DeploymentInfo, running: bool, healthy: bool | None = None) -> str | None:
+    """How the recorded state and the live facts disagree (``healthy`` None: not asked)."""
+    server = f"process {info.pid}" if info.pid else f"the server at {info.url}"
+    if info.state in ACTIVE_STATES and not running:
+        gone = f"process {info.pid} is gone" if info.pid else f"nothing answers at {info.url}"
+        return f"recorded {info.state} but {gone}"
+    if info.state not in ACTIVE_STATES and running:
+        return f"recorded {info.state} but {server} still runs"
+    if running and healthy is False and info.state != "starting":
+        return f"{server} runs but /health does not answer at {info.url}"
+    return None
 
 
 def _checked_spec(
