@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from iml4e.config import Settings
+from iml4e.errors import BadInput
 from iml4e.ports import ServerAddressError, ensure_port_free, find_free_port, http_url
 from iml4e.serving.deployments import (
     ACTIVE_STATES,
@@ -206,7 +207,7 @@ def stop_deployment(settings: Settings, name: str, *, actor: str) -> DeploymentI
 def deployment_log(settings: Settings, name: str, lines: int = 50) -> str:
     """The last ``lines`` lines of deployment ``name``'s server log."""
     if lines < 1:
-        raise InvalidDeploymentSpec("must be at least 1", where="--lines")
+        raise BadInput("must be at least 1", where="--lines")
     with _store(settings) as store:
         info = get_deployment(store, name)
     path = Path(info.log_path) if info.log_path else deployment_log_path(settings, name)
