@@ -15,6 +15,7 @@ from iml4e import __version__
 from iml4e.cli import (
     commands_data,
     commands_demo,
+    commands_deploy,
     commands_pipelines,
     commands_platform,
     commands_registry,
@@ -69,6 +70,7 @@ commands_data.register(app)
 commands_pipelines.register(app)
 commands_serving.register(app)
 commands_registry.register(app)
+commands_deploy.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

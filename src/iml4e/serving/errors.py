@@ -29,3 +29,23 @@ class DeploymentPaused(ServingError):
 
 class UnknownRequest(BadInput, ServingError):
     """No logged request with that id in the deployment's inference log."""
+
+
+class UnknownDeploymentState(BadInput, ServingError):
+    """A deployment state that is not one of :data:`iml4e.serving.deployments.STATES`."""
+
+
+class InvalidDeploymentSpec(BadInput, ServingError):
+    """Options of a new deployment that cannot work together; ``where`` names the option."""
+
+
+class DeploymentRunning(BadInput, ServingError):
+    """A deployment of that name is already running; nothing new was started."""
+
+
+class DeploymentFailed(ServingError):
+    """A deployment's server exited or never answered ``/health``; the message has its log tail."""
+
+
+class DeploymentNotManaged(BadInput, ServingError):
+    """A deployment whose server was started by hand (``iml4e serve``): no pid to signal."""

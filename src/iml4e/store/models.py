@@ -209,6 +209,12 @@ class Deployment(Base):
     url: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Written by the deployment manager (``iml4e deploy``); empty for ``iml4e serve`` run by hand.
+    pid: Mapped[int | None]
+    port: Mapped[int | None]
+    host: Mapped[str | None] = mapped_column(String(255))
+    log_path: Mapped[str | None] = mapped_column(Text)
+    spec: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     events: Mapped[list[DeploymentEvent]] = relationship(
         back_populates="deployment", order_by="DeploymentEvent.id"
