@@ -14,6 +14,7 @@ import pytest
 
 from iml4e.config import load_settings
 from iml4e.ports import find_free_port
+from iml4e.serving.deployments import deployment_events, get_deployment
 from iml4e.serving.inference_log import read_inference_log
 from iml4e.serving.process import ModelServerProcess
 from iml4e.store import open_store
@@ -112,3 +113,18 @@ def test_nothing_answered_is_lost_when_the_server_is_killed(
     finally:
         store.close()
     assert logged == ids
+
+
+def test_a_terminated_server_records_its_deployment_stopped_once(
+    registered_model: RegisteredModel,
+) -> None:
+    process = _server(registered_model, "terminated")
+    process.start()
+    process.stop()  # SIGTERM; uvicorn ends by re-raising it, so the exit code is -15
+    store = open_store(registered_model.settings)
+    try:
+        assert get_deployment(store, "terminated").state == "stopped"
+        kinds = [e["kind"] for e in deployment_events(store, "terminated")]
+    finally:
+        store.close()
+    assert kinds.count("stopped") == 1

@@ -63,12 +63,13 @@ def create_model_app(
     store: Store | None = None,
     watcher: DeploymentWatcher | None = None,
     operator_routes: bool = False,
+    on_shutdown: Callable[[], None] | None = None,
 ) -> Starlette:
     """The ASGI app serving ``router``'s deployment, logging every answer to ``log``.
 
     ``watcher`` (started with the app) follows alias moves and the deployment's state;
     ``operator_routes`` adds the human-oversight routes under ``/operator`` (they need
-    ``store``).
+    ``store``). ``on_shutdown`` runs last when the server shuts down.
     """
 
     async def predict_and_answer(
@@ -149,6 +150,8 @@ def create_model_app(
                 watcher.stop()
             await router.close()
             log.close()
+            if on_shutdown is not None:
+                on_shutdown()
 
     routes = [
         Route("/ping", health, methods=["GET"]),

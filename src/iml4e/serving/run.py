@@ -12,6 +12,7 @@ import ipaddress
 import json
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from starlette.applications import Starlette
@@ -20,7 +21,7 @@ from iml4e.config import Settings, load_settings, prepare_home
 from iml4e.errors import BadInput
 from iml4e.ports import ensure_port_free
 from iml4e.serving.app import create_model_app
-from iml4e.serving.deployments import record_deployment, set_deployment_state
+from iml4e.serving.deployments import get_deployment, record_deployment, set_deployment_state
 from iml4e.serving.inference_log import InferenceLogWriter
 from iml4e.serving.router import Router
 from iml4e.serving.served_model import ServedModel, alias_is_set, load_served_model
@@ -102,7 +103,15 @@ def serve_model(
     )
     try:
         if workers == 1:
-            app = _build_app(settings, store, spec, models)
+            # uvicorn re-raises SIGTERM once it has shut down, so the app's shutdown (not this
+            # function's ``finally``) is where the deployment is marked stopped.
+            app = _build_app(
+                settings,
+                store,
+                spec,
+                models,
+                on_shutdown=lambda: _mark_stopped(settings, store, spec),
+            )
             uvicorn.Server(
                 uvicorn.Config(
                     app,
@@ -128,7 +137,7 @@ def serve_model(
                 limit_concurrency=settings.serving_max_connections,
             )
     finally:
-        set_deployment_state(store, spec.deployment, "stopped", actor=settings.user)
+        _mark_stopped(settings, store, spec)
         store.close()
 
 
@@ -154,8 +163,18 @@ def _load_models(settings: Settings, spec: ServeSpec) -> dict[str, ServedModel]:
     return models
 
 
+def _mark_stopped(settings: Settings, store: Store, spec: ServeSpec) -> None:
+    if get_deployment(store, spec.deployment).state != "stopped":
+        set_deployment_state(store, spec.deployment, "stopped", actor=settings.user)
+
+
 def _build_app(
-    settings: Settings, store: Store, spec: ServeSpec, models: dict[str, ServedModel]
+    settings: Settings,
+    store: Store,
+    spec: ServeSpec,
+    models: dict[str, ServedModel],
+    *,
+    on_shutdown: Callable[[], None] | None = None,
 ) -> Starlette:
     log = InferenceLogWriter(store, settings.inference_log_root, spec.deployment)
     router = Router.for_models(
@@ -169,7 +188,12 @@ def _build_app(
     )
     watcher = DeploymentWatcher(settings, store, router, follow=spec.follow())
     return create_model_app(
-        router, log=log, store=store, watcher=watcher, operator_routes=spec.operator_routes
+        router,
+        log=log,
+        store=store,
+        watcher=watcher,
+        operator_routes=spec.operator_routes,
+        on_shutdown=on_shutdown,
     )
 
 
