@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,6 +129,46 @@ def test_render_kserve_writes_an_inference_service(live: LiveDeployment, tmp_pat
     assert yaml.safe_load(printed.stdout) == manifest
     unknown_target = _deploy(live.home, "render", "live", "--target", "helm")
     assert unknown_target.returncode == 2
+
+
+@pytest.mark.slow
+def test_pause_override_and_resume_through_the_cli(live: LiveDeployment) -> None:
+    body = {"dataframe_split": {"columns": ["x1", "x2"], "data": [[1.5, 0.0]]}}
+    answered = httpx.post(f"{live.url}/invocations", json=body, headers={"x-request-id": "c-1"})
+    assert answered.status_code == 200
+    no_reason = _deploy(live.home, "pause", "live")
+    assert no_reason.returncode == 2 and "--reason" in no_reason.stderr
+    paused = _deploy(live.home, "pause", "live", "--reason", "audit", "--by", "olga", "--json")
+    assert paused.returncode == 0, paused.stderr
+    assert json.loads(paused.stdout)["state"] == "paused"
+    deadline = time.monotonic() + 30
+    while httpx.post(f"{live.url}/invocations", json=body).status_code != 503:
+        assert time.monotonic() < deadline, "the server did not follow the pause"
+        time.sleep(0.2)
+    override = _deploy(
+        live.home, "override", "live", "c-1", "--value", "0", "--reason", "checked", "--json"
+    )
+    assert override.returncode == 0, override.stderr
+    assert (json.loads(override.stdout)["original"], json.loads(override.stdout)["value"]) == (
+        [1],
+        0,
+    )
+    for bad, where in (
+        (("override", "live", "never-sent", "--value", "0", "--reason", "x"), "never-sent"),
+        (("override", "live", "c-1", "--value", "{oops", "--reason", "x"), "--value"),
+        (("pause", "nobody", "--reason", "x"), "nobody"),
+    ):
+        refused = _deploy(live.home, *bad)
+        assert refused.returncode == 2, refused.stderr
+        assert where in refused.stderr and "Traceback" not in refused.stderr
+    listed = json.loads(_deploy(live.home, "overrides", "live", "--json").stdout)
+    assert [(o["request_id"], o["reason"]) for o in listed] == [("c-1", "checked")]
+    resumed = _deploy(live.home, "resume", "live", "--json")
+    assert json.loads(resumed.stdout)["state"] == "serving"
+    deadline = time.monotonic() + 30
+    while httpx.post(f"{live.url}/invocations", json=body).status_code != 200:
+        assert time.monotonic() < deadline, "the server did not follow the resume"
+        time.sleep(0.2)
 
 
 @pytest.mark.slow

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 
 deploy_app = typer.Typer(
     name="deploy",
-    help="Run model servers in the background: create, list, check, stop, read logs, render.",
+    help="Run model servers in the background: create, list, check, pause, override, stop, "
+    "read logs, render.",
     no_args_is_help=True,
 )
 
@@ -202,6 +203,128 @@ def render_command(
         return
     output.write_text(text)
     console.print(f"wrote {output}")
+
+
+ReasonOption = Annotated[str, typer.Option("--reason", help="Why (recorded with the action).")]
+ByOption = Annotated[
+    str | None, typer.Option("--by", help="Who acts (default: the `user` setting).")
+]
+
+
+@deploy_app.command("pause")
+def pause_command(
+    ctx: typer.Context,
+    name: NameArgument,
+    reason: ReasonOption,
+    by: ByOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Pause a deployment (human oversight): its servers answer 503, or with the fallback."""
+    from iml4e.serving.operator import pause_deployment
+    from iml4e.store import open_store
+
+    settings = _settings(ctx)
+    with open_store(settings) as store:
+        info = pause_deployment(store, name, actor=by or settings.user, reason=reason)
+    _print_state(info.name, info.state, json_output, settings.serving_watch_interval_s)
+
+
+@deploy_app.command("resume")
+def resume_command(
+    ctx: typer.Context,
+    name: NameArgument,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why (recorded with the action).")
+    ] = None,
+    by: ByOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Resume a paused deployment."""
+    from iml4e.serving.operator import resume_deployment
+    from iml4e.store import open_store
+
+    settings = _settings(ctx)
+    with open_store(settings) as store:
+        info = resume_deployment(store, name, actor=by or settings.user, reason=reason)
+    _print_state(info.name, info.state, json_output, settings.serving_watch_interval_s)
+
+
+@deploy_app.command("override")
+def override_command(
+    ctx: typer.Context,
+    name: NameArgument,
+    request_id: Annotated[str, typer.Argument(help="The answered request's id.")],
+    value: Annotated[str, typer.Option("--value", help="The corrected prediction, as JSON.")],
+    reason: ReasonOption,
+    by: ByOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Record a person's correction of one logged prediction (kept beside the original)."""
+    import json
+
+    from iml4e.errors import BadInput
+    from iml4e.serving.operator import record_override
+    from iml4e.store import open_store
+
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        raise BadInput(f"not JSON: {value!r} (quote text: '\"yes\"')", where="--value") from None
+    settings = _settings(ctx)
+    with open_store(settings) as store:
+        record = record_override(
+            store,
+            name,
+            request_id=request_id,
+            value=parsed,
+            actor=by or settings.user,
+            reason=reason,
+        )
+    if json_output:
+        print_json(asdict(record))
+        return
+    console.print(
+        f"{record.deployment} request {record.request_id}: {record.original} -> "
+        f"{record.value} (by {record.actor})"
+    )
+
+
+@deploy_app.command("overrides")
+def overrides_command(
+    ctx: typer.Context, name: NameArgument, json_output: JsonOption = False
+) -> None:
+    """List the overrides recorded on a deployment."""
+    from iml4e.serving.operator import list_overrides
+    from iml4e.store import open_store
+
+    with open_store(_settings(ctx)) as store:
+        records = list_overrides(store, name)
+    if json_output:
+        print_json([asdict(record) for record in records])
+        return
+    print_table(
+        f"overrides of {name}",
+        ("request", "model version", "original", "value", "by", "reason", "at"),
+        [
+            (
+                r.request_id,
+                r.model_version,
+                str(r.original),
+                str(r.value),
+                r.actor,
+                r.reason,
+                str(r.at),
+            )
+            for r in records
+        ],
+    )
+
+
+def _print_state(name: str, state: str, json_output: bool, interval: float) -> None:
+    if json_output:
+        print_json({"deployment": name, "state": state})
+        return
+    console.print(f"deployment {name}: {state} (its servers follow within {interval:g} s)")
 
 
 def register(app: typer.Typer) -> None:

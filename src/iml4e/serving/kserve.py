@@ -67,8 +67,11 @@ def render_inference_service(settings: Settings, name: str) -> str:
         champion = model_artifact(client, info.model_name, info.model_version)
         challenger = None
         if info.spec.get("challenger_uri"):
-            found = resolve_model(client, info.spec["challenger_uri"], where="challenger")
-            challenger = model_artifact(client, found.name, found.version)
+            found = resolve_model(
+                client, info.spec["challenger_uri"], where="challenger", alias_may_be_unset=True
+            )
+            if found.version is not None:  # a challenger alias not set yet has no canary
+                challenger = model_artifact(client, found.name, found.version)
     finally:
         store.close()
     manifest = inference_service_manifest(info, champion, challenger)

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -118,7 +116,7 @@ def create_deployment(
         shadow=shadow,
         fallback=fallback,
     )
-    with _store(settings) as store:
+    with open_store(settings) as store:
         _refuse_if_running(store, name)
         port = _checked_port(host, port)
         main = _check_registry(settings, store, spec)
@@ -157,7 +155,7 @@ def deployment_status(settings: Settings, name: str) -> DeploymentStatus:
     A deployment recorded as running whose process is gone is reported as such (``running``
     False and a ``problem``), never as serving.
     """
-    with _store(settings) as store:
+    with open_store(settings) as store:
         info = get_deployment(store, name)
     running = server_running(info)
     answer = health(info.url) if running and info.url else None
@@ -171,7 +169,7 @@ def deployment_status(settings: Settings, name: str) -> DeploymentStatus:
 def list_deployment_statuses(settings: Settings) -> list[DeploymentStatus]:
     """Every recorded deployment with whether its process lives (``/health`` is only asked of
     servers started by hand, which have no pid)."""
-    with _store(settings) as store:
+    with open_store(settings) as store:
         deployments = list_deployments(store)
     statuses = []
     for info in deployments:
@@ -187,7 +185,7 @@ def stop_deployment(settings: Settings, name: str, *, actor: str) -> DeploymentI
     (``iml4e serve``, no pid recorded) that still answers is refused with
     :class:`DeploymentNotManaged`: it is stopped where it was started.
     """
-    with _store(settings) as store:
+    with open_store(settings) as store:
         info = get_deployment(store, name)
         pid = info.pid
         if pid is None and server_running(info):
@@ -208,7 +206,7 @@ def deployment_log(settings: Settings, name: str, lines: int = 50) -> str:
     """The last ``lines`` lines of deployment ``name``'s server log."""
     if lines < 1:
         raise BadInput("must be at least 1", where="--lines")
-    with _store(settings) as store:
+    with open_store(settings) as store:
         info = get_deployment(store, name)
     path = Path(info.log_path) if info.log_path else deployment_log_path(settings, name)
     if not path.exists():
@@ -359,7 +357,7 @@ def _check_registry(settings: Settings, store: Store, spec: dict[str, Any]) -> R
     for option in ("challenger", "shadow", "fallback"):
         uri = spec[f"{option}_uri"]
         if uri is not None:
-            resolve_model(client, uri, where=f"--{option}")
+            resolve_model(client, uri, where=f"--{option}", alias_may_be_unset=True)
     return main
 
 
@@ -369,12 +367,3 @@ def _is_server_of(pid: int, name: str) -> bool:
         return False
     command = process_command_line(pid)
     return command is None or ("serve" in command and name in command)
-
-
-@contextmanager
-def _store(settings: Settings) -> Iterator[Store]:
-    store = open_store(settings)
-    try:
-        yield store
-    finally:
-        store.close()

@@ -22,7 +22,8 @@ class ResolvedModel:
 
     uri: str
     name: str
-    version: str
+    version: str | None
+    """None only for an alias not set yet, when the caller allowed it."""
     alias: str | None
 
 
@@ -38,9 +39,12 @@ def model_uri(reference: str, *, where: str) -> str:
     return uri
 
 
-def resolve_model(client: MlflowClient, uri: str, *, where: str) -> ResolvedModel:
+def resolve_model(
+    client: MlflowClient, uri: str, *, where: str, alias_may_be_unset: bool = False
+) -> ResolvedModel:
     """The registry version ``uri`` points at; :class:`ModelLoadError` when the model, the
-    alias or the version does not exist."""
+    alias or the version does not exist. With ``alias_may_be_unset`` an alias of an existing
+    model that is not set yet resolves to version None (a server follows it until it is)."""
     from mlflow.exceptions import MlflowException
 
     match = MODEL_URI.match(uri)
@@ -53,6 +57,8 @@ def resolve_model(client: MlflowClient, uri: str, *, where: str) -> ResolvedMode
         raise ModelLoadError(f"no registered model {name!r}", where=where) from None
     if alias is not None:
         aliases = {key: str(value) for key, value in registered.aliases.items()}
+        if alias not in aliases and alias_may_be_unset:
+            return ResolvedModel(uri, name, None, alias)
         if alias not in aliases:
             known = ", ".join(sorted(aliases)) or "none"
             raise ModelLoadError(

@@ -23,8 +23,9 @@ from iml4e.ports import ensure_port_free
 from iml4e.serving.app import create_model_app
 from iml4e.serving.deployments import get_deployment, record_deployment, set_deployment_state
 from iml4e.serving.inference_log import InferenceLogWriter
+from iml4e.serving.model_refs import resolve_model
 from iml4e.serving.router import Router
-from iml4e.serving.served_model import ServedModel, alias_is_set, load_served_model
+from iml4e.serving.served_model import ServedModel, load_served_model
 from iml4e.serving.watcher import DeploymentWatcher
 from iml4e.store import Store, open_store
 
@@ -154,9 +155,13 @@ def create_worker_app() -> Starlette:
 def _load_models(settings: Settings, spec: ServeSpec) -> dict[str, ServedModel]:
     """Every role's model; a challenger, shadow or fallback alias not set yet is skipped (the
     watcher loads it once it is set), a champion alias must be set."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(settings.mlflow_tracking_uri, settings.mlflow_registry_uri)
     models = {}
     for role, uri in spec.follow().items():
-        if role != "champion" and not alias_is_set(settings, uri):
+        optional = role != "champion"
+        if resolve_model(client, uri, where=uri, alias_may_be_unset=optional).version is None:
             print(f"iml4e serve: {uri} is not set yet; {role} follows it", file=sys.stderr)
             continue
         models[role] = load_served_model(settings, uri)

@@ -164,25 +164,6 @@ def load_served_model(settings: Settings, model_uri: str) -> ServedModel:
     )
 
 
-def alias_is_set(settings: Settings, model_uri: str) -> bool:
-    """Whether ``models:/NAME@ALIAS`` points at a version (True for a pinned version URI);
-    a model that does not exist is a :class:`ModelLoadError`."""
-    match = MODEL_URI.match(model_uri)
-    if match is None:
-        raise ModelLoadError("expected models:/NAME/VERSION or models:/NAME@ALIAS", where=model_uri)
-    if not match["alias"]:
-        return True
-    from mlflow import MlflowClient
-    from mlflow.exceptions import MlflowException
-
-    client = MlflowClient(settings.mlflow_tracking_uri, settings.mlflow_registry_uri)
-    try:
-        aliases = client.get_registered_model(match["name"]).aliases
-    except MlflowException as exc:
-        raise ModelLoadError(_first_line(exc.message), where=model_uri) from None
-    return match["alias"] in aliases
-
-
 def _to_json_values(raw: Any) -> list[Any]:
     if isinstance(raw, pd.DataFrame):
         return raw.to_dict(orient="records")

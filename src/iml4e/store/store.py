@@ -19,7 +19,8 @@ class Store:
     """Access to iml4e's tables for the rooms that own them.
 
     Use :meth:`session` for a unit of work: it commits when the block ends and rolls back
-    when it raises, so a failed operation never leaves half-written rows.
+    when it raises, so a failed operation never leaves half-written rows. As a context manager
+    (``with open_store(settings) as store:``) it is closed when the block ends.
     """
 
     def __init__(self, engine: Engine) -> None:
@@ -44,6 +45,12 @@ class Store:
     def close(self) -> None:
         """Release pooled connections."""
         self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 def open_store(settings: Settings, *, migrate: bool = True) -> Store:
