@@ -6,12 +6,18 @@ import json
 import os
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
 from mlflow import MlflowClient
 from sqlalchemy import create_engine, text
 
+from iml4e.config import load_settings
+from iml4e.registry import alias_history
+from iml4e.serving.deployments import deployment_events
+from iml4e.serving.inference_log import read_inference_log
+from iml4e.store import open_store
 from tests.conftest import PostgresDatabases, run_iml4e
 
 pytestmark = pytest.mark.slow
@@ -24,10 +30,13 @@ def _demo(home: Path, *extra: str, env: dict[str, str] | None = None) -> dict:
     return json.loads(result.stdout)
 
 
+SENT = 60 + 60 + 20 + 20  # reference and drifted, canary, after promotion, after rollback
+
+
 def test_demo_runs_end_to_end_and_again_is_answered_from_the_cache(tmp_path: Path) -> None:
     home = tmp_path / "home"
     first = _demo(home)
-    assert first["requests_sent"] == first["requests_answered"] == first["requests_logged"] == 60
+    assert first["requests_sent"] == first["requests_answered"] == first["requests_logged"] == SENT
     assert first["metrics"]["roc_auc"] >= 0.75
     assert first["model_version"] == "1"
     assert 0.5 < first["live_accuracy_reference"] <= 1.0
@@ -50,25 +59,26 @@ def test_demo_runs_end_to_end_and_again_is_answered_from_the_cache(tmp_path: Pat
     assert second["pipeline_run_id"] != first["pipeline_run_id"]
     assert second["dataset_version"] == first["dataset_version"]
     assert second["dataset_hash"] == first["dataset_hash"]
-    assert second["requests_logged"] == 60
+    assert second["requests_logged"] == SENT
+    assert second["release"]["challenger_version"] == "2"  # the challenger's run is cached too
 
-    # A different seed is different data: a new dataset version and model version 2.
+    # A different seed is different data: new dataset versions, model versions 3 and 4.
     third = _demo(home, "--seed", "11")
     assert third["cache_hits"] == 0
-    assert third["model_version"] == "2"
-    assert third["dataset_version"] == first["dataset_version"] + 1
+    assert third["model_version"] == "3"
+    assert third["dataset_version"] == first["dataset_version"] + 2
 
     uri = f"sqlite:///{home / 'iml4e.db'}"
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     champion = client.get_model_version_by_alias("credit-default", "champion")
-    assert str(champion.version) == "2"
+    assert str(champion.version) == "3"  # version 4 was promoted, then rolled back
     assert champion.run_id == third["mlflow_run_id"]
     run = client.get_run(first["mlflow_run_id"])  # the register step's run holds the model
     assert run.data.tags["mlflow.parentRunId"] == first["pipeline_mlflow_run_id"]
     parent = client.get_run(first["pipeline_mlflow_run_id"])
     assert parent.data.metrics["roc_auc"] == pytest.approx(first["metrics"]["roc_auc"])
     assert parent.data.params["rows"] == "3000"
-    assert run.data.metrics["live_requests_logged"] == 60
+    assert run.data.metrics["live_requests_logged"] == SENT
 
     # Every model leads back to the exact dataset version it was trained on.
     dataset_input = run.inputs.dataset_inputs[0].dataset
@@ -85,7 +95,8 @@ def test_demo_runs_end_to_end_and_again_is_answered_from_the_cache(tmp_path: Pat
             )
         ).all()
     engine.dispose()
-    assert hashes == [("1", first["dataset_hash"]), ("2", third["dataset_hash"])]
+    assert [version for version, _ in hashes] == ["1", "2", "3", "4"]
+    assert (hashes[0][1], hashes[2][1]) == (first["dataset_hash"], third["dataset_hash"])
 
     # The CLI walks from the served model back to the dataset version and the step code.
     lineage = run_iml4e("--home", str(home), "lineage", "credit-default@1", "--json")
@@ -122,6 +133,42 @@ def test_demo_runs_end_to_end_and_again_is_answered_from_the_cache(tmp_path: Pat
     assert third["pipeline_mlflow_run_id"] in listed.stdout
 
 
+def test_demo_deploys_canaries_promotes_hot_swaps_and_rolls_back(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    summary = _demo(home)
+    release = summary["release"]
+    assert (release["champion_version"], release["challenger_version"]) == ("1", "2")
+    assert release["promotion"].startswith("v2 promoted over v1")
+    assert (release["served_after_promotion"], release["rolled_back_to"]) == ("2", "1")
+    assert release["served_after_rollback"] == "1"
+    assert release["server_restarts"] == 0
+    canary = release["canary_answers"]
+    assert set(canary) == {"1", "2"} and sum(canary.values()) == 60
+
+    settings = load_settings({"home": str(home)}, environ={}, cwd=tmp_path).settings
+    with open_store(settings) as store:
+        records = read_inference_log(store, "credit-default")
+        events = deployment_events(store, "credit-default")
+        changes = [
+            (c.kind, c.alias, c.model_version) for c in alias_history(store, "credit-default")
+        ]
+    by_batch: dict[str, Counter[tuple[str, str]]] = {}
+    for record in records:
+        batch = record.request_id.rsplit("-", 1)[0]
+        by_batch.setdefault(batch, Counter())[(record.role, record.model_version)] += 1
+    # the canary split is in the log: the challenger's share answered by version 2
+    assert by_batch["canary"] == {("champion", "1"): canary["1"], ("challenger", "2"): canary["2"]}
+    assert by_batch["promoted"] == {("champion", "2"): 20}
+    assert by_batch["rolled-back"] == {("champion", "1"): 20}
+    swaps = [
+        (e["detail"]["role"], e["detail"]["version"]) for e in events if e["kind"] == "swapped"
+    ]
+    assert swaps == [("challenger", "2"), ("champion", "2"), ("champion", "1")]
+    assert ("promoted", "champion", "2") in changes
+    assert changes[-1] == ("rolled_back", "champion", "1")
+    assert [e["kind"] for e in events][-1] == "stopped"
+
+
 def test_gate_blocks_registration_and_serving(tmp_path: Path) -> None:
     home = tmp_path / "home"
     result = run_iml4e("--home", str(home), "demo", *SMALL, "--gate", "roc_auc>=0.999")
@@ -146,7 +193,8 @@ def test_gate_blocks_registration_and_serving(tmp_path: Path) -> None:
 def test_demo_on_postgresql_is_one_setting(tmp_path: Path, postgres: PostgresDatabases) -> None:
     url = postgres.create()
     summary = _demo(tmp_path / "home", env={"IML4E_DATABASE_URL": url})
-    assert summary["requests_logged"] == 60
+    assert summary["requests_logged"] == SENT
+    assert summary["release"]["served_after_rollback"] == "1"
     client = MlflowClient(tracking_uri=url, registry_uri=url)
     assert str(client.get_model_version_by_alias("credit-default", "champion").version) == "1"
     assert not (tmp_path / "home" / "iml4e.db").exists()
@@ -163,5 +211,8 @@ def test_wine_case_trains_on_the_bundled_data_and_serves_drifted_traffic(
     assert summary["model_name"] == "wine-classifier"
     assert summary["dataset"] == "wine"
     assert summary["metrics"]["accuracy"] >= 0.85
-    assert summary["requests_logged"] == 40
     assert summary["live_accuracy_reference"] > 0.8
+    # the bundled data does not grow with --rows: the challenger is the same model, and the
+    # policy (must beat the champion) refuses it
+    assert summary["release"]["promotion"].startswith("rejected")
+    assert summary["requests_logged"] == 40 + 40

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from iml4e.cli.context import cli_state
 from iml4e.cli.output import console, print_json, print_table
+
+if TYPE_CHECKING:
+    from iml4e.scenarios.demo import DemoSummary
 
 
 def demo(
@@ -91,10 +94,31 @@ def demo(
                 "server latency p50 / p95",
                 f"{summary.latency_p50_ms:.2f} ms / {summary.latency_p95_ms:.2f} ms",
             ),
+            *_release_rows(summary),
             ("total time", f"{summary.total_seconds:.1f} s"),
             *((f"look: {k}", v) for k, v in summary.where_to_look.items()),
         ],
     )
+
+
+def _release_rows(summary: DemoSummary) -> list[tuple[str, str]]:
+    release = summary.release
+    if release is None:
+        return []
+    canary = ", ".join(f"v{v}: {n}" for v, n in sorted(release.canary_answers.items()))
+    return [
+        ("deployment", f"{release.deployment} at {release.url} (pid {release.pid})"),
+        (
+            "canary",
+            f"challenger v{release.challenger_version} on {release.canary_split:.0%} ({canary})",
+        ),
+        ("promotion", release.promotion),
+        (
+            "served after promotion / rollback",
+            f"v{release.served_after_promotion} / v{release.served_after_rollback} "
+            f"({release.server_restarts} server restarts)",
+        ),
+    ]
 
 
 def register(app: typer.Typer) -> None:

@@ -1,10 +1,11 @@
-"""The main job: a model from data to served, logged predictions.
+"""The main job: a model from data to a served, released, logged model.
 
 The training pipeline (collect → version → split → train → evaluate (gate) → register,
-alias ``champion``; :mod:`iml4e.scenarios.training`) → serve (a real model server process
-on loopback) → requests, including a drifted batch → inference log read back and
-summarised. The case (``credit`` by default, or ``wine``) decides the data, contract, model
-and gate.
+alias ``champion``; :mod:`iml4e.scenarios.training`) → deploy (``iml4e deploy``: a managed
+server on loopback) → requests, including a drifted batch → a second training run registered
+as ``challenger`` and served to a canary share → promotion through the policy, hot-swapped →
+rollback (:mod:`iml4e.scenarios.release`) → inference log read back and summarised. The case
+(``credit`` by default, or ``wine``) decides the data, contract, model and gate.
 """
 
 from __future__ import annotations
@@ -21,13 +22,12 @@ from iml4e.data.catalog import DatasetVersionInfo
 from iml4e.errors import CheckFailed
 from iml4e.pipelines import PipelineRunResult, run_pipeline
 from iml4e.platform import initialize
-from iml4e.ports import find_free_port
 from iml4e.registry import Threshold
 from iml4e.scenarios.cases import DemoCase, demo_case
+from iml4e.scenarios.release import Release, ReleaseSummary, deploy_and_release
 from iml4e.scenarios.traffic import SentRequest, send_rows
 from iml4e.scenarios.training import ALIAS, train_case
 from iml4e.serving import InferenceRecord, read_inference_log
-from iml4e.serving.process import ModelServerProcess
 from iml4e.store import open_store
 from iml4e.tracking import connect_tracking, ensure_experiment, log_run_data
 
@@ -70,6 +70,7 @@ class DemoSummary:
     live_accuracy_drifted: float
     latency_p50_ms: float
     latency_p95_ms: float
+    release: ReleaseSummary | None = None
     step_seconds: dict[str, float] = field(default_factory=dict)
     cache_hits: int = 0
     total_seconds: float = 0.0
@@ -140,14 +141,37 @@ def run_demo(
         on_event=report,
     )
     serve_started = time.perf_counter()
-    sent = _serve_and_send(settings, case, options, on_step)
-    serve_seconds = time.perf_counter() - serve_started
     store = open_store(settings)
     try:
         client = connect_tracking(settings, store)
         trained = _Trained.from_run(result, ensure_experiment(client, settings, case.model_name))
+
+        def train_challenger() -> str:
+            second = run_pipeline(
+                train_case,
+                {**params, "rows": options.rows * 2, "alias": "challenger"},
+                settings=settings,
+                executor=options.executor,
+                experiment=case.model_name,
+                on_event=report,
+            )
+            return str(second.output("register").version)
+
+        released, sent = deploy_and_release(
+            Release(
+                settings=settings,
+                store=store,
+                case=case,
+                champion_version=trained.model_version,
+                train_challenger=train_challenger,
+                send=_sender(case, options),
+                on_step=on_step,
+            )
+        )
+        serve_seconds = time.perf_counter() - serve_started
         records = read_inference_log(store, case.model_name, since=since)
         summary = _summarise(settings, case, result.run_id, trained, sent, records)
+        summary.release = released
         log_run_data(
             client,
             trained.run_id,
@@ -173,38 +197,31 @@ def run_demo(
     return summary
 
 
-def _serve_and_send(
-    settings: Settings,
-    case: DemoCase,
-    options: DemoOptions,
-    on_step: Callable[[str, str], None],
-) -> list[SentRequest]:
+def _sender(case: DemoCase, options: DemoOptions) -> Callable[[str, str], list[SentRequest]]:
+    """Sends the batch called ``batch`` (reference, drifted, canary…) to a server URL."""
     drifted_count = round(options.requests * options.drifted_share)
-    reference = case.traffic(options.requests - drifted_count, options.seed + 1, 0.0)
-    drifted = case.traffic(drifted_count, options.seed + 2, options.drift)
-    host = "127.0.0.1"
-    with ModelServerProcess(
-        settings,
-        f"models:/{case.model_name}@{ALIAS}",
-        deployment=case.model_name,
-        host=host,
-        port=find_free_port(host),
-    ) as server:
-        on_step("serve", f"model server ready at {server.url}")
-        sent: list[SentRequest] = []
-        for batch, frame in (("reference", reference), ("drifted", drifted)):
-            if len(frame):
-                sent += send_rows(
-                    server.url,
-                    case.model_name,
-                    frame.drop(columns=[case.target]),
-                    frame[case.target].tolist(),
-                    batch=batch,
-                )
-        on_step(
-            "serve", f"sent {len(sent)} requests ({drifted_count} drifted, drift={options.drift})"
+    batches = {
+        "reference": (options.requests - drifted_count, 1, 0.0),
+        "drifted": (drifted_count, 2, options.drift),
+        "canary": (options.requests, 3, 0.0),
+        "promoted": (max(options.requests // 3, 1), 4, 0.0),
+        "rolled-back": (max(options.requests // 3, 1), 5, 0.0),
+    }
+
+    def send(url: str, batch: str) -> list[SentRequest]:
+        rows, seed_offset, drift = batches[batch]
+        frame = case.traffic(rows, options.seed + seed_offset, drift)
+        if not len(frame):
+            return []
+        return send_rows(
+            url,
+            case.model_name,
+            frame.drop(columns=[case.target]),
+            frame[case.target].tolist(),
+            batch=batch,
         )
-    return sent
+
+    return send
 
 
 def _summarise(

@@ -23,6 +23,8 @@ class SentRequest:
     status: int
     label: Any
     prediction: Any
+    model_version: str | None = None
+    """The version that answered (the server's ``x-model-version`` header)."""
 
 
 def send_rows(
@@ -57,7 +59,13 @@ def send_rows(
         )
         prediction = response.json()["predictions"][0] if response.status_code == 200 else None
         return SentRequest(
-            request_id, batch, protocol, response.status_code, labels[index], prediction
+            request_id,
+            batch,
+            protocol,
+            response.status_code,
+            labels[index],
+            prediction,
+            response.headers.get("x-model-version"),
         )
 
     with httpx.Client(timeout=30.0) as client, ThreadPoolExecutor(concurrency) as pool:

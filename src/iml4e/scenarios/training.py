@@ -126,8 +126,9 @@ def register(
     metrics: dict[str, float],
     dataset: DatasetVersionInfo,
     case: str,
+    alias: str = ALIAS,
 ) -> ModelVersionInfo:
-    """Log the model in MLflow format, register a version and make it the champion."""
+    """Log the model in MLflow format, register a version and point ``alias`` at it."""
     from iml4e.registry import register_model_version, set_alias
     from iml4e.tracking import connect_tracking, log_dataset_input, log_sklearn_model
 
@@ -154,11 +155,18 @@ def register(
         pipeline_run_id=context.pipeline_run_id,
         dataset_version_id=dataset.id,
     )
-    promoted = set_alias(client, chosen.model_name, ALIAS, version.version)
+    aliased = set_alias(
+        client,
+        chosen.model_name,
+        alias,
+        version.version,
+        store=context.store,
+        actor=context.settings.user,
+    )
     context.record_model(chosen.model_name, version.version)
     context.set_tags({"iml4e.dataset": f"{dataset.name}@{dataset.version}"})
-    print(f"{chosen.model_name} version {version.version} is {ALIAS}")
-    return promoted
+    print(f"{chosen.model_name} version {version.version} is {alias}")
+    return aliased
 
 
 @pipeline(name="train-case")
@@ -168,12 +176,13 @@ def train_case(
     seed: int = 7,
     test_size: float = 0.25,
     gate: list[str] | None = None,
+    alias: str = ALIAS,
 ) -> None:
-    """Train, evaluate, register and promote the model of a training case."""
+    """Train, evaluate and register the model of a training case as ``alias``."""
     source = demo_case(case).source(rows, seed)
     frame = collect(source=source)
     dataset = version_dataset(frame, case=case, source=source)
     split = split_data(frame, case=case, test_size=test_size, seed=seed)
     model = train(split.train, dataset, case=case, seed=seed)
     metrics = evaluate(model, split.test, case=case, gate=gate)
-    register(model, split.test, metrics, dataset, case=case)
+    register(model, split.test, metrics, dataset, case=case, alias=alias)

@@ -131,6 +131,14 @@ class Router:
         scorer = self._scorers[role]
         return None if scorer is None else scorer.model
 
+    def loaded(self, name: str, version: str) -> ServedModel | None:
+        """The model ``name`` version ``version`` if a role already holds it (a promoted
+        challenger becomes champion without loading it again)."""
+        for scorer in self._scorers.values():
+            if scorer is not None and (scorer.model.name, scorer.model.version) == (name, version):
+                return scorer.model
+        return None
+
     def served(self) -> list[tuple[str, str, str]]:
         """``(model name, version, role)`` of every model this deployment holds."""
         return [

@@ -99,7 +99,9 @@ class DeploymentWatcher:
         if (role, version) in self._failed:
             return None
         try:
-            model = load_served_model(self.settings, f"models:/{name}/{version}")
+            model = self.router.loaded(name, version) or load_served_model(
+                self.settings, f"models:/{name}/{version}"
+            )
         except Iml4eError as exc:
             self._failed.add((role, version))
             self._event("swap_failed", role, alias, None, version, error=str(exc))
