@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-import pandas as pd
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -32,7 +31,7 @@ from iml4e.serving._http import (
 from iml4e.serving.errors import PayloadError
 from iml4e.serving.inference_log import InferenceLogWriter
 from iml4e.serving.metrics import CONTENT_TYPE, ServingMetrics
-from iml4e.serving.payloads import parse_invocations, parse_kserve_v1
+from iml4e.serving.payloads import ParsedRows, parse_invocations, parse_kserve_v1
 from iml4e.serving.routes_v2 import v2_routes
 from iml4e.serving.scoring import Scorer
 from iml4e.serving.served_model import ServedModel
@@ -52,7 +51,7 @@ def create_model_app(model: ServedModel, deployment: str, log: InferenceLogWrite
     scorer = Scorer(model, deployment, log, metrics)
 
     async def predict_and_answer(
-        request: Request, protocol: str, parse: Callable[[Any], pd.DataFrame]
+        request: Request, protocol: str, parse: Callable[[Any], ParsedRows]
     ) -> Response:
         started = time.perf_counter()
         request_id = request_id_of(request)
@@ -73,7 +72,7 @@ def create_model_app(model: ServedModel, deployment: str, log: InferenceLogWrite
         )
 
     async def invocations(request: Request) -> Response:
-        def parse(body: Any) -> pd.DataFrame:
+        def parse(body: Any) -> ParsedRows:
             return parse_invocations(body, model.column_names)[0]
 
         return await predict_and_answer(request, "mlflow", parse)

@@ -73,7 +73,7 @@ def v2_routes(scorer: Scorer) -> list[Route]:
             parsed = parse_infer_request(body, model.columns)
             request_id = parsed.id or request_id_of(request)
             outputs = await scorer.predict_and_log(
-                parsed.frame,
+                parsed.rows,
                 protocol="v2",
                 request_id=request_id,
                 started=started,
