@@ -88,3 +88,28 @@ def test_single_request_is_not_delayed(rows: int) -> None:
     batcher.close()
     assert answer == [2.0] * rows
     assert time.perf_counter() - started < 0.5
+
+
+@pytest.mark.parametrize(("linger_share", "most_calls"), [(0.5, 6), (0.0, 20)])
+def test_answered_clients_coming_back_share_the_next_call(
+    linger_share: float, most_calls: int
+) -> None:
+    """Eight busy clients, each sending again shortly after its answer: with lingering, one
+    call per round; without, the first one back starts a call of its own."""
+    model = SlowModel()
+    batcher = MicroBatcher(model.predict, linger_share=linger_share)
+
+    async def client(number: int) -> None:
+        for _ in range(5):
+            await batcher.submit([float(number)])
+            await asyncio.sleep(0.0005 * number)  # the client's own turnaround
+
+    async def main() -> None:
+        await asyncio.gather(*(client(number) for number in range(8)))
+
+    _run(main())
+    batcher.close()
+    assert sum(model.calls) == 40
+    assert len(model.calls) <= most_calls
+    if linger_share == 0.0:
+        assert len(model.calls) > 6

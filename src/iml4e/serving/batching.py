@@ -2,22 +2,33 @@
 
 A request that arrives while the model is idle is predicted at once (no added latency). Requests
 that arrive while a ``predict`` is running wait for it and are then predicted together, up to
-``max_rows`` rows per call: under load, batches grow by themselves, and the wait of any request
-is bounded by the duration of the call in progress. ``predict`` takes the batch's requests as
-they were submitted (it builds one DataFrame for them all) and runs on one worker thread, so the
-event loop keeps reading requests meanwhile. When a batch fails, its requests are predicted one
-by one, so a bad request gets its own error and the others their answers.
+``max_rows`` rows per call: under load, batches grow by themselves.
+
+Clients that were just answered often send their next request right away. So after a batch,
+the next one waits for as many rows as are pending plus those just answered, but never longer
+than ``linger_share`` of the last ``predict`` call: the wait of any request stays bounded by
+about one and a half calls. Without that wait, a fixed number of busy clients splits into two
+half-size batches taking turns, and each row costs twice the per-call overhead.
+
+``predict`` takes the batch's requests as they were submitted (it builds one DataFrame for them
+all) and runs on one worker thread, so the event loop keeps reading requests meanwhile. When a
+batch fails, its requests are predicted one by one, so a bad request gets its own error and the
+others their answers.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import Callable, Sequence, Sized
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Generic, TypeVar
 
 MAX_BATCH_ROWS = 1024
+LINGER_SHARE = 0.5
+"""How long a batch may wait for returning clients, as a share of the last predict call."""
+MAX_LINGER_S = 0.005
 
 Rows = TypeVar("Rows", bound=Sized)
 """One request's rows (anything with a length: prepared rows, a DataFrame)."""
@@ -37,11 +48,16 @@ class MicroBatcher(Generic[Rows]):
         *,
         max_rows: int = MAX_BATCH_ROWS,
         on_batch: Callable[[int], None] = lambda rows: None,
+        linger_share: float = LINGER_SHARE,
     ) -> None:
         self.predict = predict
         self.max_rows = max_rows
         self.on_batch = on_batch
+        self.linger_share = linger_share
         self._pending: deque[tuple[Rows, asyncio.Future[list[Any]]]] = deque()
+        self._pending_rows = 0
+        self._enough: asyncio.Future[None] | None = None
+        self._wanted_rows = 0
         self._running = False
         self._drainer: asyncio.Task[None] | None = None
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="iml4e-predict")
@@ -56,6 +72,9 @@ class MicroBatcher(Generic[Rows]):
         loop = asyncio.get_running_loop()
         future: asyncio.Future[list[Any]] = loop.create_future()
         self._pending.append((rows, future))
+        self._pending_rows += len(rows)
+        if self._enough is not None and self._pending_rows >= self._wanted_rows:
+            self._stop_lingering()
         if not self._running:
             self._running = True
             self._drainer = loop.create_task(self._drain())
@@ -66,7 +85,9 @@ class MicroBatcher(Generic[Rows]):
         try:
             while self._pending:
                 batch = self._take()
+                started = time.perf_counter()
                 outcomes = await loop.run_in_executor(self._thread, self._predict_batch, batch)
+                seconds = time.perf_counter() - started
                 for future, result, error in outcomes:
                     if future.done():
                         continue
@@ -74,8 +95,29 @@ class MicroBatcher(Generic[Rows]):
                         future.set_exception(error)
                     else:
                         future.set_result(result or [])
+                answered = sum(len(rows) for rows, _ in batch)
+                wanted = min(self.max_rows, self._pending_rows + answered)
+                await self._linger(wanted, min(MAX_LINGER_S, self.linger_share * seconds))
         finally:
             self._running = False
+
+    async def _linger(self, wanted_rows: int, seconds: float) -> None:
+        """Wait until ``wanted_rows`` rows are pending, at most ``seconds``."""
+        if self._pending_rows >= wanted_rows or seconds <= 0:
+            return
+        loop = asyncio.get_running_loop()
+        self._wanted_rows = wanted_rows
+        self._enough = loop.create_future()
+        timer = loop.call_later(seconds, self._stop_lingering)
+        try:
+            await self._enough
+        finally:
+            timer.cancel()
+            self._enough = None
+
+    def _stop_lingering(self) -> None:
+        if self._enough is not None and not self._enough.done():
+            self._enough.set_result(None)
 
     def _take(self) -> list[tuple[Rows, asyncio.Future[list[Any]]]]:
         taken, rows = [], 0
@@ -84,6 +126,7 @@ class MicroBatcher(Generic[Rows]):
             item = pending.popleft()
             taken.append(item)
             rows += len(item[0])
+        self._pending_rows -= rows
         return taken
 
     def _predict_batch(self, batch: list[tuple[Rows, asyncio.Future[list[Any]]]]) -> list[Outcome]:
