@@ -99,7 +99,7 @@ class Signature:
                 values = prepared.columns.get(name)
                 joined.extend([None] * len(prepared) if values is None else values)
             arrays[name] = self._array(name, joined)
-        return pd.DataFrame(arrays, copy=False)
+        return pd.DataFrame(arrays)  # copied into one block per dtype: predicts faster
 
     def _array(self, name: str, values: list[Any]) -> Any:
         column = self._known.get(name)
