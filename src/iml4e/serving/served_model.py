@@ -51,8 +51,24 @@ class ServedModel:
 
     def predict_batch(self, batch: Sequence[PreparedRows]) -> list[Any]:
         """Predictions for every row of ``batch`` (one or more requests), in order, from one
-        DataFrame and one ``predict`` call; bad values raise PayloadError."""
-        return self.predict_frame(self.signature.frame(batch))
+        DataFrame and one ``predict`` call; bad values raise PayloadError.
+
+        Requests that leave out different optional columns are predicted in separate calls,
+        so an answer never depends on which other requests shared its batch.
+        """
+        groups: dict[tuple[str, ...], list[int]] = {}
+        for index, prepared in enumerate(batch):
+            groups.setdefault(tuple(prepared.columns), []).append(index)
+        if len(groups) == 1:
+            return self.predict_frame(self.signature.frame(batch))
+        answers: list[list[Any]] = [[] for _ in batch]
+        for indices in groups.values():
+            outputs = self.predict_frame(self.signature.frame([batch[i] for i in indices]))
+            start = 0
+            for index in indices:
+                answers[index] = outputs[start : start + len(batch[index])]
+                start += len(batch[index])
+        return [output for answer in answers for output in answer]
 
     def predict(self, frame: pd.DataFrame) -> list[Any]:
         """Predictions for ``frame`` checked and converted like a request's rows."""

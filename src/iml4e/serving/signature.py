@@ -83,10 +83,8 @@ class Signature:
         return PreparedRows(ordered, len(parsed))
 
     def frame(self, batch: Sequence[PreparedRows]) -> pd.DataFrame:
-        """One DataFrame of every request of ``batch``, in order, with the signature's dtypes.
-
-        A column some requests lack (an optional one) is missing (``None``) in their rows.
-        """
+        """One DataFrame of every request of ``batch``, in order, with the signature's dtypes
+        and column order (a column only some requests give is ``None`` in the others' rows)."""
         names: dict[str, None] = {}
         for prepared in batch:
             names.update(dict.fromkeys(prepared.columns))
