@@ -117,7 +117,11 @@ class Signature:
 def _converter(column: InputColumn) -> Convert | None:
     """How a column's JSON values become the signature's type (``None``: kept as given)."""
     if column.type in FLOAT_DTYPES:
-        return lambda values: [_to_float(v, column) for v in values]
+        return lambda values: (
+            values
+            if all(type(v) is float for v in values)
+            else [_to_float(v, column) for v in values]
+        )
     if column.type in INTEGER_DTYPES:
         return lambda values: [_to_integer(v, column) for v in values]
     if column.type == "string":
