@@ -16,7 +16,7 @@ from iml4e.serving.errors import ModelLoadError, PayloadError
 from iml4e.serving.payloads import ParsedRows
 from iml4e.serving.signature import InputColumn, PreparedRows, Signature
 
-__all__ = ["InputColumn", "ServedModel", "load_served_model"]
+__all__ = ["MODEL_URI", "InputColumn", "ServedModel", "load_served_model"]
 
 MODEL_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:/(?P<version>\d+)|@(?P<alias>[\w.-]+))$")
 
