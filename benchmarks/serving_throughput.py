@@ -1,16 +1,17 @@
 """Model server throughput: ``iml4e serve`` against ``mlflow models serve``, same model, same load.
 
 One credit-style scikit-learn pipeline (scaler + one-hot + logistic regression, 8 columns) is
-registered in a fresh home. Each server is started with ``--workers`` workers on a free
-loopback port and loaded with ``wrk`` (Debian package ``wrk``): ``--connections`` connections,
-two wrk threads, one row per request (MLflow ``dataframe_split``), ``--seconds`` per run after a
-warm-up. iml4e runs with its inference log and ``/metrics`` on (they always are). The table
-reports requests per second, p50 and p99 latency, and the RSS of the server's process tree;
-the ceiling is the model's own ``predict`` called in this process on the same single rows, and
-on 64 rows at once.
-
-To show the load generator is not the bottleneck, wrk's own CPU time is sampled during the run
-and reported as a share of one core.
+registered in a fresh home. Both servers are started side by side, each with ``--workers``
+workers on a free loopback port, warmed up, then loaded in turn with ``wrk`` (Debian package
+``wrk``): ``--connections`` connections, two wrk threads, one row per request (MLflow
+``dataframe_split``), ``--seconds`` per run, ``--rounds`` alternating runs of each; the run with
+the median throughput is reported, so load from other processes on the machine falls on both
+servers alike. iml4e runs with its inference log and ``/metrics`` on (they always are). The
+table reports requests per second, p50 and p99 latency, the RSS of the server's process tree,
+and the CPU used during the run by the server's process tree and by wrk, each as a share of
+one core (wrk's share shows whether the load generator could have been the bottleneck). The
+ceiling is the model's own ``predict`` called in this process on the same single rows, and on
+64 rows at once.
 
     .venv/bin/python benchmarks/serving_throughput.py --seconds 10 --json serving.json
 """
@@ -22,6 +23,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -139,21 +141,30 @@ def _tree_rss_mb(pid: int) -> float:
     return sum(p.memory_info().rss for p in processes if p.is_running()) / 2**20
 
 
-def _wrk(url: str, script: Path, connections: int, seconds: int) -> dict[str, float]:
-    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script)]
-    process = subprocess.Popen([*command, url], stdout=subprocess.PIPE, text=True)
-    watcher = psutil.Process(process.pid)
-    started = time.monotonic()
-    cpu = 0.0
-    while process.poll() is None:
+def _tree_cpu_s(pid: int) -> float:
+    parent = psutil.Process(pid)
+    total = 0.0
+    for process in [parent, *parent.children(recursive=True)]:
         try:
-            times = watcher.cpu_times()
-            cpu = times.user + times.system
+            times = process.cpu_times()
         except psutil.NoSuchProcess:
-            break
-        time.sleep(0.2)
-    output = process.communicate()[0]
+            continue
+        total += times.user + times.system
+    return total
+
+
+def _wrk(url: str, script: Path, connections: int, seconds: int, server: int) -> dict[str, float]:
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script)]
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    server_before = _tree_cpu_s(server)
+    started = time.monotonic()
+    output = subprocess.run([*command, url], stdout=subprocess.PIPE, text=True, check=True).stdout
     elapsed = time.monotonic() - started
+    server_cpu = _tree_cpu_s(server) - server_before
+    children_after = resource.getrusage(resource.RUSAGE_CHILDREN)  # wrk, now reaped
+    wrk_cpu = (children_after.ru_utime - children_before.ru_utime) + (
+        children_after.ru_stime - children_before.ru_stime
+    )
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     return {
@@ -161,7 +172,8 @@ def _wrk(url: str, script: Path, connections: int, seconds: int) -> dict[str, fl
         "p50_ms": _latency(output, "50%"),
         "p99_ms": _latency(output, "99%"),
         "non_2xx": float(errors.group(1)) if errors else 0.0,
-        "wrk_cpu_share": cpu / elapsed,
+        "server_cpu_share": server_cpu / elapsed,
+        "wrk_cpu_share": wrk_cpu / elapsed,
     }
 
 
@@ -189,6 +201,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=10, help="length of each wrk run")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="alternating runs of each server (median kept)"
+    )
     parser.add_argument("--workers", type=int, default=1, help="worker processes of each server")
     parser.add_argument("--json", type=Path, help="write the results as JSON to this file")
     args = parser.parse_args(argv)
@@ -220,34 +235,47 @@ def main(argv: list[str] | None = None) -> None:
             "-h", "127.0.0.1",
         ],
     }  # fmt: skip
+    servers: dict[str, tuple[subprocess.Popen[bytes], str]] = {}
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name in sides}
     try:
         for name, command in sides.items():
             port = find_free_port("127.0.0.1")
             log = folder / f"{name.split()[0]}.log"
             process = _start(command(port), environment, f"http://127.0.0.1:{port}/ping", log)
-            try:
-                url = f"http://127.0.0.1:{port}/invocations"
-                _wrk(url, script, args.connections, 3)  # warm-up
-                measured = _wrk(url, script, args.connections, args.seconds)
-                measured["rss_mb"] = _tree_rss_mb(process.pid)
-                results[name] = measured
-            finally:
-                _stop(process)
-        ceiling = _ceiling(model, frame)
+            servers[name] = (process, f"http://127.0.0.1:{port}/invocations")
+        for process, url in servers.values():
+            _wrk(url, script, args.connections, 3, process.pid)  # warm-up
+        for _ in range(args.rounds):
+            for name, (process, url) in servers.items():
+                runs[name].append(_wrk(url, script, args.connections, args.seconds, process.pid))
+        for name, (process, _) in servers.items():
+            ordered = sorted(runs[name], key=lambda run: run["requests_per_s"])
+            results[name] = ordered[len(ordered) // 2] | {"rss_mb": _tree_rss_mb(process.pid)}
     finally:
+        for process, _ in servers.values():
+            _stop(process)
         shutil.rmtree(folder, ignore_errors=True)
+    ceiling = _ceiling(model, frame)
 
     base = results["mlflow models serve"]
     print(
         f"\none row per request, {args.connections} connections, {args.workers} worker(s), "
-        f"{args.seconds} s"
+        f"{args.seconds} s, median of {args.rounds} run(s), {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.1f}"
     )
-    print(f"{'server':<22} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'RSS MB':>8} {'wrk CPU':>8}")
+    print(
+        f"{'server':<22} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'RSS MB':>8} "
+        f"{'srv CPU':>8} {'wrk CPU':>8}"
+    )
     for name, row in results.items():
         print(
             f"{name:<22} {row['requests_per_s']:>9.0f} {row['p50_ms']:>8.2f} "
-            f"{row['p99_ms']:>8.2f} {row['rss_mb']:>8.0f} {row['wrk_cpu_share']:>7.0%}"
+            f"{row['p99_ms']:>8.2f} {row['rss_mb']:>8.0f} {row['server_cpu_share']:>7.0%} "
+            f"{row['wrk_cpu_share']:>7.0%}"
         )
+    for name, measured in runs.items():
+        rates = ", ".join(f"{run['requests_per_s']:.0f}" for run in measured)
+        print(f"{name} req/s of each run: {rates}")
     ours = results["iml4e serve"]
     print(
         f"ratios iml4e/mlflow: throughput {ours['requests_per_s'] / base['requests_per_s']:.1f}x, "
@@ -260,10 +288,12 @@ def main(argv: list[str] | None = None) -> None:
             json.dumps(
                 {
                     "results": results,
+                    "runs": runs,
                     "ceiling": ceiling,
                     "connections": args.connections,
                     "workers": args.workers,
                     "seconds": args.seconds,
+                    "rounds": args.rounds,
                     "python": sys.version.split()[0],
                     "machine": platform.platform(),
                     "cpus": os.cpu_count(),

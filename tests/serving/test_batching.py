@@ -6,7 +6,6 @@ import asyncio
 import threading
 import time
 
-import pandas as pd
 import pytest
 
 from iml4e.serving.batching import MicroBatcher
@@ -14,19 +13,20 @@ from iml4e.serving.errors import PayloadError
 
 
 class SlowModel:
-    """Doubles column x; takes 20 ms per call; refuses negative values."""
+    """Doubles every value of the requests' rows; takes 20 ms per call; refuses negatives."""
 
     def __init__(self) -> None:
         self.calls: list[int] = []
         self.threads: set[str] = set()
 
-    def predict(self, frame: pd.DataFrame) -> list[float]:
-        self.calls.append(len(frame))
+    def predict(self, batch: list[list[float]]) -> list[float]:
+        values = [value for rows in batch for value in rows]
+        self.calls.append(len(values))
         self.threads.add(threading.current_thread().name)
         time.sleep(0.02)
-        if (frame["x"] < 0).any():
+        if any(value < 0 for value in values):
             raise PayloadError("negative x", where="x")
-        return (frame["x"] * 2).tolist()
+        return [value * 2 for value in values]
 
 
 def _run(coroutine):
@@ -39,8 +39,8 @@ def test_concurrent_requests_are_predicted_together_and_answered_in_order() -> N
     batcher = MicroBatcher(model.predict, on_batch=batches.append)
 
     async def main() -> list[list[float]]:
-        frames = [pd.DataFrame({"x": [float(i), float(i) + 0.5]}) for i in range(20)]
-        return await asyncio.gather(*(batcher.submit(frame) for frame in frames))
+        requests = [[float(i), float(i) + 0.5] for i in range(20)]
+        return await asyncio.gather(*(batcher.submit(rows) for rows in requests))
 
     answers = _run(main())
     batcher.close()
@@ -56,9 +56,9 @@ def test_a_bad_request_fails_alone_and_the_batch_is_still_answered() -> None:
     batcher = MicroBatcher(model.predict)
 
     async def main() -> list[object]:
-        frames = [pd.DataFrame({"x": [value]}) for value in (1.0, 2.0, -1.0, 3.0)]
+        requests = [[value] for value in (1.0, 2.0, -1.0, 3.0)]
         return await asyncio.gather(
-            *(batcher.submit(frame) for frame in frames), return_exceptions=True
+            *(batcher.submit(rows) for rows in requests), return_exceptions=True
         )
 
     answers = _run(main())
@@ -72,7 +72,7 @@ def test_batches_stay_under_the_row_cap() -> None:
     batcher = MicroBatcher(model.predict, max_rows=5)
 
     async def main() -> None:
-        await asyncio.gather(*(batcher.submit(pd.DataFrame({"x": [1.0, 2.0]})) for _ in range(9)))
+        await asyncio.gather(*(batcher.submit([1.0, 2.0]) for _ in range(9)))
 
     _run(main())
     batcher.close()
@@ -84,7 +84,32 @@ def test_single_request_is_not_delayed(rows: int) -> None:
     model = SlowModel()
     batcher = MicroBatcher(model.predict)
     started = time.perf_counter()
-    answer = _run(batcher.submit(pd.DataFrame({"x": [1.0] * rows})))
+    answer = _run(batcher.submit([1.0] * rows))
     batcher.close()
     assert answer == [2.0] * rows
     assert time.perf_counter() - started < 0.5
+
+
+@pytest.mark.parametrize(("linger_share", "most_calls"), [(0.5, 6), (0.0, 20)])
+def test_answered_clients_coming_back_share_the_next_call(
+    linger_share: float, most_calls: int
+) -> None:
+    """Eight busy clients, each sending again shortly after its answer: with lingering, one
+    call per round; without, the first one back starts a call of its own."""
+    model = SlowModel()
+    batcher = MicroBatcher(model.predict, linger_share=linger_share)
+
+    async def client(number: int) -> None:
+        for _ in range(5):
+            await batcher.submit([float(number)])
+            await asyncio.sleep(0.0005 * number)  # the client's own turnaround
+
+    async def main() -> None:
+        await asyncio.gather(*(client(number) for number in range(8)))
+
+    _run(main())
+    batcher.close()
+    assert sum(model.calls) == 40
+    assert len(model.calls) <= most_calls
+    if linger_share == 0.0:
+        assert len(model.calls) > 6

@@ -39,7 +39,7 @@ def test_one_tensor_per_column_with_shape_n_or_n_by_1() -> None:
     }
     parsed = parse_infer_request(body, COLUMNS)
     assert parsed.id == "r-1"
-    assert parsed.frame.to_dict(orient="records") == [
+    assert parsed.rows.records() == [
         {"x1": 0.5, "x2": 3, "color": "red"},
         {"x1": 1, "x2": 4, "color": "blue"},
     ]
@@ -49,14 +49,14 @@ def test_one_tensor_per_column_with_shape_n_or_n_by_1() -> None:
 def test_one_matrix_in_signature_order_flat_or_nested(data: list) -> None:
     parsed = parse_infer_request({"inputs": [tensor("input-0", [3, 2], "FP64", data)]}, NUMERIC)
     assert parsed.id is None
-    assert parsed.frame.to_dict(orient="list") == {"a": [1.0, 3.0, 5], "b": [2.0, 4.0, 6]}
+    assert parsed.rows.to_frame().to_dict(orient="list") == {"a": [1.0, 3.0, 5], "b": [2.0, 4.0, 6]}
 
 
 @pytest.mark.parametrize("name", ["x", "x1"])
 def test_a_bytes_matrix_carries_mixed_columns(name: str) -> None:
     body = {"inputs": [tensor(name, [1, 4], "BYTES", ["0.5", "3", "red", "yes"])]}
-    frame = parse_infer_request(body, COLUMNS).frame
-    assert list(frame.columns) == ["x1", "x2", "color", "flag"]
+    rows = parse_infer_request(body, COLUMNS).rows
+    assert rows.columns == ["x1", "x2", "color", "flag"]
 
 
 def test_a_numeric_matrix_must_fit_every_column() -> None:
@@ -102,8 +102,8 @@ def test_bad_requests_name_the_tensor_or_field(body: object, field: str) -> None
 
 def test_nan_is_allowed_where_the_signature_does_not_require_a_value() -> None:
     columns = [InputColumn("a", "double", False)]
-    frame = parse_infer_request({"inputs": [tensor("a", [1], "FP64", [math.nan])]}, columns).frame
-    assert math.isnan(frame["a"].iloc[0])
+    rows = parse_infer_request({"inputs": [tensor("a", [1], "FP64", [math.nan])]}, columns).rows
+    assert math.isnan(rows.rows[0][0])
 
 
 def test_model_metadata_maps_signature_types() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import uuid
+import os
 from typing import Any
 
 import orjson
@@ -67,9 +67,9 @@ def valid_request_id(given: Any) -> bool:
 
 
 def request_id_of(request: Request) -> str:
-    """The caller's ``x-request-id`` when usable, else a new one."""
+    """The caller's ``x-request-id`` when usable, else a new random one (32 hex digits)."""
     given = request.headers.get("x-request-id")
-    return given if valid_request_id(given) else uuid.uuid4().hex
+    return given if valid_request_id(given) else os.urandom(16).hex()
 
 
 def caller_of(request: Request) -> str | None:

@@ -2,41 +2,64 @@
 
 A request that arrives while the model is idle is predicted at once (no added latency). Requests
 that arrive while a ``predict`` is running wait for it and are then predicted together, up to
-``max_rows`` rows per call: under load, batches grow by themselves, and the wait of any request
-is bounded by the duration of the call in progress. ``predict`` runs on one worker thread, so
-the event loop keeps reading requests meanwhile. When a batch fails, its requests are predicted
-one by one, so a bad request gets its own error and the others their answers.
+``max_rows`` rows per call: under load, batches grow by themselves.
+
+Clients that were just answered often send their next request right away. So after a batch,
+the next one waits for as many rows as are pending plus those just answered, but never longer
+than ``linger_share`` of the last ``predict`` call: the wait of any request stays bounded by
+about one and a half calls. Without that wait, a fixed number of busy clients splits into two
+half-size batches taking turns, and each row costs twice the per-call overhead.
+
+``predict`` takes the batch's requests as they were submitted (it builds one DataFrame for them
+all) and runs on one worker thread, so the event loop keeps reading requests meanwhile. When a
+batch fails, its requests are predicted one by one, so a bad request gets its own error and the
+others their answers.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import time
+from collections import deque
+from collections.abc import Callable, Sequence, Sized
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
-
-import pandas as pd
+from typing import Any, Generic, TypeVar
 
 MAX_BATCH_ROWS = 1024
+LINGER_SHARE = 0.5
+"""How long a batch may wait for returning clients, as a share of the last predict call."""
+MAX_LINGER_S = 0.005
 
-Predict = Callable[[pd.DataFrame], list[Any]]
+Rows = TypeVar("Rows", bound=Sized)
+"""One request's rows (anything with a length: prepared rows, a DataFrame)."""
+
+Outcome = tuple["asyncio.Future[list[Any]]", list[Any] | None, BaseException | None]
 
 
-class MicroBatcher:
-    """Collects prepared frames and predicts them in batches on one thread."""
+class MicroBatcher(Generic[Rows]):
+    """Collects requests' rows and predicts them in batches on one thread.
+
+    ``predict`` gets a list of requests' rows and returns one output per row, in order.
+    """
 
     def __init__(
         self,
-        predict: Predict,
+        predict: Callable[[Sequence[Rows]], list[Any]],
         *,
         max_rows: int = MAX_BATCH_ROWS,
         on_batch: Callable[[int], None] = lambda rows: None,
+        linger_share: float = LINGER_SHARE,
     ) -> None:
         self.predict = predict
         self.max_rows = max_rows
         self.on_batch = on_batch
-        self._pending: list[tuple[pd.DataFrame, asyncio.Future[list[Any]]]] = []
+        self.linger_share = linger_share
+        self._pending: deque[tuple[Rows, asyncio.Future[list[Any]]]] = deque()
+        self._pending_rows = 0
+        self._enough: asyncio.Future[None] | None = None
+        self._wanted_rows = 0
         self._running = False
+        self._drainer: asyncio.Task[None] | None = None
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="iml4e-predict")
 
     @property
@@ -44,13 +67,17 @@ class MicroBatcher:
         """Whether a batch is being predicted or requests are waiting for one."""
         return self._running or bool(self._pending)
 
-    async def submit(self, frame: pd.DataFrame) -> list[Any]:
-        """The predictions for ``frame``, possibly computed together with other requests."""
-        future: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
-        self._pending.append((frame, future))
+    async def submit(self, rows: Rows) -> list[Any]:
+        """The predictions for ``rows``, possibly computed together with other requests."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[list[Any]] = loop.create_future()
+        self._pending.append((rows, future))
+        self._pending_rows += len(rows)
+        if self._enough is not None and self._pending_rows >= self._wanted_rows:
+            self._stop_lingering()
         if not self._running:
             self._running = True
-            asyncio.get_running_loop().create_task(self._drain())
+            self._drainer = loop.create_task(self._drain())
         return await future
 
     async def _drain(self) -> None:
@@ -58,63 +85,73 @@ class MicroBatcher:
         try:
             while self._pending:
                 batch = self._take()
-                await loop.run_in_executor(self._thread, self._predict_batch, batch, loop)
+                started = time.perf_counter()
+                outcomes = await loop.run_in_executor(self._thread, self._predict_batch, batch)
+                seconds = time.perf_counter() - started
+                for future, result, error in outcomes:
+                    if future.done():
+                        continue
+                    if error is not None:
+                        future.set_exception(error)
+                    else:
+                        future.set_result(result or [])
+                answered = sum(len(rows) for rows, _ in batch)
+                wanted = min(self.max_rows, self._pending_rows + answered)
+                await self._linger(wanted, min(MAX_LINGER_S, self.linger_share * seconds))
         finally:
             self._running = False
 
-    def _take(self) -> list[tuple[pd.DataFrame, asyncio.Future[list[Any]]]]:
+    async def _linger(self, wanted_rows: int, seconds: float) -> None:
+        """Wait until ``wanted_rows`` rows are pending, at most ``seconds``."""
+        if self._pending_rows >= wanted_rows or seconds <= 0:
+            return
+        loop = asyncio.get_running_loop()
+        self._wanted_rows = wanted_rows
+        self._enough = loop.create_future()
+        timer = loop.call_later(seconds, self._stop_lingering)
+        try:
+            await self._enough
+        finally:
+            timer.cancel()
+            self._enough = None
+
+    def _stop_lingering(self) -> None:
+        if self._enough is not None and not self._enough.done():
+            self._enough.set_result(None)
+
+    def _take(self) -> list[tuple[Rows, asyncio.Future[list[Any]]]]:
         taken, rows = [], 0
-        while self._pending and (not taken or rows + len(self._pending[0][0]) <= self.max_rows):
-            item = self._pending.pop(0)
+        pending = self._pending
+        while pending and (not taken or rows + len(pending[0][0]) <= self.max_rows):
+            item = pending.popleft()
             taken.append(item)
             rows += len(item[0])
+        self._pending_rows -= rows
         return taken
 
-    def _predict_batch(
-        self,
-        batch: list[tuple[pd.DataFrame, asyncio.Future[list[Any]]]],
-        loop: asyncio.AbstractEventLoop,
-    ) -> None:
-        frames = [frame for frame, _ in batch]
+    def _predict_batch(self, batch: list[tuple[Rows, asyncio.Future[list[Any]]]]) -> list[Outcome]:
+        """Runs on the predict thread; the event loop settles the futures with the outcomes."""
         try:
-            joined = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-            outputs = self.predict(joined)
-            self.on_batch(len(joined))
+            outputs = self.predict([rows for rows, _ in batch])
+            self.on_batch(sum(len(rows) for rows, _ in batch))
         except Exception as failure:
             if len(batch) == 1:
-                _settle(loop, batch[0][1], error=failure)
-                return
-            for frame, future in batch:  # find the request at fault; answer the others
+                return [(batch[0][1], None, failure)]
+            outcomes: list[Outcome] = []
+            for rows, future in batch:  # find the request at fault; answer the others
                 try:
-                    answer = self.predict(frame)
-                    self.on_batch(len(frame))
-                    _settle(loop, future, result=answer)
+                    answer = self.predict([rows])
+                    self.on_batch(len(rows))
+                    outcomes.append((future, answer, None))
                 except Exception as exc:
-                    _settle(loop, future, error=exc)
-            return
-        start = 0
-        for frame, future in batch:
-            _settle(loop, future, result=outputs[start : start + len(frame)])
-            start += len(frame)
+                    outcomes.append((future, None, exc))
+            return outcomes
+        outcomes, start = [], 0
+        for rows, future in batch:
+            outcomes.append((future, outputs[start : start + len(rows)], None))
+            start += len(rows)
+        return outcomes
 
     def close(self) -> None:
         """Stop the worker thread once the current batch is done."""
         self._thread.shutdown(wait=True)
-
-
-def _settle(
-    loop: asyncio.AbstractEventLoop,
-    future: asyncio.Future[list[Any]],
-    *,
-    result: list[Any] | None = None,
-    error: BaseException | None = None,
-) -> None:
-    def apply() -> None:
-        if future.done():
-            return
-        if error is not None:
-            future.set_exception(error)
-        else:
-            future.set_result(result or [])
-
-    loop.call_soon_threadsafe(apply)

@@ -4,7 +4,7 @@ An infer request carries ``inputs``: either one tensor per signature column (sha
 ``[N, 1]``, named like the column) or one 2-D tensor of shape ``[N, n_columns]`` in signature
 column order. ``data`` may be flat (row-major) or nested. Every problem is a
 :class:`PayloadError` whose ``where`` names the tensor or field. Framework-free: dicts and
-DataFrames in and out, no HTTP.
+plain rows (:class:`~iml4e.serving.payloads.ParsedRows`) in and out, no HTTP.
 """
 
 from __future__ import annotations
@@ -14,9 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import pandas as pd
-
 from iml4e.serving.errors import PayloadError
+from iml4e.serving.payloads import ParsedRows
 from iml4e.serving.served_model import InputColumn
 
 PROTOCOL_VERSION = "2"
@@ -59,7 +58,7 @@ DATATYPES = FLOAT_TYPES | INT_TYPES | {"BOOL", "BYTES"}
 class InferRequest:
     """A parsed infer request: the rows to score and the caller's id, if any."""
 
-    frame: pd.DataFrame
+    rows: ParsedRows
     id: str | None
 
 
@@ -112,15 +111,15 @@ def parse_infer_request(body: Any, columns: Sequence[InputColumn] | None) -> Inf
     if duplicated:
         raise PayloadError("tensor given more than once", where=sorted(duplicated)[0])
     if len(tensors) == 1 and len(tensors[0].shape) == 2 and tensors[0].shape[1] > 1:
-        frame = _frame_from_matrix(tensors[0], columns)
+        rows = _rows_from_matrix(tensors[0], columns)
     else:
-        frame = _frame_from_columns(tensors)
+        rows = _rows_from_columns(tensors)
         by_name = {c.name: c for c in columns or []}
         for tensor in tensors:
             if tensor.name in by_name:
                 _check_datatype(tensor.datatype, by_name[tensor.name], tensor.name)
-    _check_missing_values(frame, columns)
-    return InferRequest(frame=frame, id=request_id)
+    _check_missing_values(rows, columns)
+    return InferRequest(rows=rows, id=request_id)
 
 
 def infer_response(
@@ -223,7 +222,7 @@ def _fits(value: Any, datatype: str) -> bool:
     return True
 
 
-def _frame_from_columns(tensors: list[_Tensor]) -> pd.DataFrame:
+def _rows_from_columns(tensors: list[_Tensor]) -> ParsedRows:
     rows = tensors[0].shape[0]
     for tensor in tensors:
         if len(tensor.shape) == 2 and tensor.shape[1] != 1:
@@ -235,10 +234,11 @@ def _frame_from_columns(tensors: list[_Tensor]) -> pd.DataFrame:
             raise PayloadError(
                 f"has {tensor.shape[0]} rows, {tensors[0].name} has {rows}", where=tensor.name
             )
-    return pd.DataFrame({tensor.name: tensor.values for tensor in tensors})
+    rows = [list(row) for row in zip(*(tensor.values for tensor in tensors), strict=True)]
+    return ParsedRows([tensor.name for tensor in tensors], rows)
 
 
-def _frame_from_matrix(tensor: _Tensor, columns: Sequence[InputColumn] | None) -> pd.DataFrame:
+def _rows_from_matrix(tensor: _Tensor, columns: Sequence[InputColumn] | None) -> ParsedRows:
     if columns is None:
         raise PayloadError(
             "a 2-D tensor needs a model signature to name its columns", where=tensor.name
@@ -254,7 +254,7 @@ def _frame_from_matrix(tensor: _Tensor, columns: Sequence[InputColumn] | None) -
         for column in columns:
             _check_datatype(tensor.datatype, column, f"{tensor.name} (column {column.name})")
     matrix = [tensor.values[row * width : (row + 1) * width] for row in range(rows)]
-    return pd.DataFrame(matrix, columns=[c.name for c in columns])
+    return ParsedRows([c.name for c in columns], matrix)
 
 
 def _check_datatype(datatype: str, column: InputColumn, where: str) -> None:
@@ -273,17 +273,19 @@ def _check_datatype(datatype: str, column: InputColumn, where: str) -> None:
         )
 
 
-def _check_missing_values(frame: pd.DataFrame, columns: Sequence[InputColumn] | None) -> None:
+def _check_missing_values(rows: ParsedRows, columns: Sequence[InputColumn] | None) -> None:
+    positions = {name: index for index, name in enumerate(rows.columns)}
     for column in columns or []:
-        if not column.required or column.name not in frame.columns:
+        if not column.required or column.name not in positions:
             continue
-        values = frame[column.name]
-        missing = values.isna()
-        if missing.any():
-            row = int(missing.to_numpy().nonzero()[0][0])
-            raise PayloadError(
-                f"row {row} is null or NaN; the signature requires a value", where=column.name
-            )
+        at = positions[column.name]
+        for number, row in enumerate(rows.rows):
+            value = row[at]
+            if value is None or (isinstance(value, float) and math.isnan(value)):
+                raise PayloadError(
+                    f"row {number} is null or NaN; the signature requires a value",
+                    where=column.name,
+                )
 
 
 def _output_tensor(name: str, values: list[Any]) -> dict[str, Any]:

@@ -87,7 +87,7 @@ def v2_routes(router: Router) -> list[Route]:
             request_id = infer_request_id(body) or request_id_of(request)
             routed = await router.answer(
                 Answering(
-                    parse=lambda model: parse_infer_request(body, model.columns).frame,
+                    parse=lambda model: parse_infer_request(body, model.columns).rows,
                     protocol="v2",
                     request_id=request_id,
                     started=started,

@@ -153,14 +153,14 @@ def create_worker_app() -> Starlette:
 
 
 def _load_models(settings: Settings, spec: ServeSpec) -> dict[str, ServedModel]:
-    """Every role's model; a challenger, shadow or fallback alias not set yet is skipped (the
-    watcher loads it once it is set), a champion alias must be set."""
+    """Every role's model; a challenger or shadow alias not set yet is skipped (the watcher
+    loads it once it is set); the champion's and the fallback's must be set."""
     from mlflow import MlflowClient
 
     client = MlflowClient(settings.mlflow_tracking_uri, settings.mlflow_registry_uri)
     models = {}
     for role, uri in spec.follow().items():
-        optional = role != "champion"
+        optional = role in ("challenger", "shadow")
         if resolve_model(client, uri, where=uri, alias_may_be_unset=optional).version is None:
             print(f"iml4e serve: {uri} is not set yet; {role} follows it", file=sys.stderr)
             continue

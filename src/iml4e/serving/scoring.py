@@ -6,32 +6,33 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import pandas as pd
-
 from iml4e.serving.batching import MicroBatcher
 from iml4e.serving.inference_log import InferenceLogWriter, InferenceRecord
 from iml4e.serving.metrics import ServingMetrics
+from iml4e.serving.payloads import ParsedRows
 from iml4e.serving.served_model import ServedModel
+from iml4e.serving.signature import PreparedRows
 
 
 @dataclass
 class Scorer:
     """One served model with its deployment name, inference log and metrics.
 
-    Requests are checked one by one (so a bad one gets its own 4xx) and predicted in micro
-    batches (:class:`~iml4e.serving.batching.MicroBatcher`).
+    Requests are checked one by one against the signature (so a bad one gets its own 4xx)
+    and predicted in micro batches (:class:`~iml4e.serving.batching.MicroBatcher`), one
+    DataFrame per batch.
     """
 
     model: ServedModel
     deployment: str
     log: InferenceLogWriter
     metrics: ServingMetrics
-    batcher: MicroBatcher = field(init=False)
+    batcher: MicroBatcher[PreparedRows] = field(init=False)
 
     def __post_init__(self) -> None:
-        # The batch is checked and coerced once; a failing batch is retried request by
-        # request, so a bad request still gets its own error.
-        self.batcher = MicroBatcher(self.model.predict, on_batch=self.metrics.observe_batch)
+        # A failing batch is retried request by request, so a bad request still gets its
+        # own error.
+        self.batcher = MicroBatcher(self.model.predict_batch, on_batch=self.metrics.observe_batch)
 
     def serves(self, name: str) -> bool:
         """Whether ``name`` (the deployment's or the model's) addresses this server."""
@@ -39,7 +40,7 @@ class Scorer:
 
     async def predict_and_log(
         self,
-        frame: pd.DataFrame,
+        parsed: ParsedRows,
         *,
         protocol: str,
         request_id: str,
@@ -47,9 +48,9 @@ class Scorer:
         caller: str | None,
         role: str = "champion",
     ) -> list[Any]:
-        """Predict ``frame`` and append the record before returning; bad values raise
+        """Predict ``parsed`` and append the record before returning; bad values raise
         :class:`~iml4e.serving.errors.PayloadError`."""
-        outputs = await self.batcher.submit(frame)
+        outputs = await self.batcher.submit(self.model.prepare(parsed))
         self.metrics.observe_predictions(outputs, self.model.version)
         self.log.append(
             InferenceRecord(
@@ -59,7 +60,7 @@ class Scorer:
                 model_name=self.model.name,
                 model_version=self.model.version,
                 protocol=protocol,
-                inputs=rows_of(frame),
+                inputs=parsed.records(),
                 outputs=outputs,
                 latency_ms=(time.perf_counter() - started) * 1000,
                 caller=caller,
@@ -67,9 +68,3 @@ class Scorer:
             )
         )
         return outputs
-
-
-def rows_of(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """The frame's rows as dicts, for the log (much cheaper than ``to_dict`` on small frames)."""
-    columns = list(frame.columns)
-    return [dict(zip(columns, row, strict=True)) for row in frame.to_numpy(dtype=object).tolist()]

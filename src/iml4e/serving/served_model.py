@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -11,18 +13,12 @@ import pandas as pd
 
 from iml4e.config import Settings
 from iml4e.serving.errors import ModelLoadError, PayloadError
+from iml4e.serving.payloads import ParsedRows
+from iml4e.serving.signature import InputColumn, PreparedRows, Signature
 
-NUMERIC_TYPES = {"double": "float64", "float": "float32", "long": "Int64", "integer": "Int32"}
+__all__ = ["MODEL_URI", "InputColumn", "ServedModel", "load_served_model"]
+
 MODEL_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:/(?P<version>\d+)|@(?P<alias>[\w.-]+))$")
-
-
-@dataclass(frozen=True)
-class InputColumn:
-    """One input column of the model signature."""
-
-    name: str
-    type: str
-    required: bool
 
 
 @dataclass
@@ -43,63 +39,43 @@ class ServedModel:
         """The signature's column order, used for rows given as lists."""
         return None if self.columns is None else [c.name for c in self.columns]
 
-    def check_columns(self, frame: pd.DataFrame) -> None:
-        """Raise :class:`PayloadError` naming a missing or unexpected column."""
-        if self.columns is None:
-            return
-        known = {c.name for c in self.columns}
-        for column in self.columns:
-            if column.required and column.name not in frame.columns:
-                raise PayloadError(
-                    f"required column missing (expected {column.type})", where=column.name
-                )
-        for name in frame.columns:
-            if name not in known:
-                raise PayloadError(
-                    f"unexpected column (the model takes {', '.join(sorted(known))})",
-                    where=str(name),
-                )
+    @cached_property
+    def signature(self) -> Signature:
+        """The checks and conversions of the input signature."""
+        return Signature(self.columns)
 
-    def coerce(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Convert JSON values to the signature's types (``35`` → ``35.0`` for a double).
+    def prepare(self, parsed: ParsedRows) -> PreparedRows:
+        """One request's rows checked against the signature and converted to its types;
+        raise :class:`PayloadError` naming the column (400 missing/unexpected, 422 type)."""
+        return self.signature.prepare(parsed)
 
-        MLflow's own enforcement refuses int64 for a double column, yet JSON has no way to
-        say ``35.0`` rather than ``35``; a value that is not a number is a 422 naming its column.
+    def predict_batch(self, batch: Sequence[PreparedRows]) -> list[Any]:
+        """Predictions for every row of ``batch`` (one or more requests), in order, from one
+        DataFrame and one ``predict`` call; bad values raise PayloadError.
+
+        Requests that leave out different optional columns are predicted in separate calls,
+        so an answer never depends on which other requests shared its batch.
         """
-        if self.columns is None:
-            return frame
-        converted = {}
-        for column in self.columns:
-            if column.name not in frame.columns:
-                continue
-            values = frame[column.name]
-            if column.type in NUMERIC_TYPES:
-                try:
-                    numbers = pd.to_numeric(values, errors="raise")
-                except (ValueError, TypeError):
-                    bad = values[pd.to_numeric(values, errors="coerce").isna() & values.notna()]
-                    raise PayloadError(
-                        f"expected a number ({column.type}), got {bad.iloc[0]!r}",
-                        where=column.name,
-                        status=422,
-                    ) from None
-                converted[column.name] = numbers.astype(NUMERIC_TYPES[column.type])
-            elif column.type == "string" and not values.map(_is_text_or_missing).all():
-                raise PayloadError("expected a string", where=column.name, status=422)
-        return frame.assign(**converted) if converted else frame
-
-    def prepare(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """``frame`` checked against the signature and coerced to its types (PayloadError)."""
-        self.check_columns(frame)
-        return self.coerce(frame)
+        groups: dict[tuple[str, ...], list[int]] = {}
+        for index, prepared in enumerate(batch):
+            groups.setdefault(tuple(prepared.columns), []).append(index)
+        if len(groups) == 1:
+            return self.predict_frame(self.signature.frame(batch))
+        answers: list[list[Any]] = [[] for _ in batch]
+        for indices in groups.values():
+            outputs = self.predict_frame(self.signature.frame([batch[i] for i in indices]))
+            start = 0
+            for index in indices:
+                answers[index] = outputs[start : start + len(batch[index])]
+                start += len(batch[index])
+        return [output for answer in answers for output in answer]
 
     def predict(self, frame: pd.DataFrame) -> list[Any]:
-        """Predictions for ``frame`` as JSON-ready values; bad values raise PayloadError."""
-        return self.predict_prepared(self.prepare(frame))
+        """Predictions for ``frame`` checked and converted like a request's rows."""
+        return self.predict_batch([self.prepare(ParsedRows.from_frame(frame))])
 
-    def predict_prepared(self, frame: pd.DataFrame) -> list[Any]:
-        """Predictions for a frame :meth:`prepare` already checked (one batch, maybe many
-        requests)."""
+    def predict_frame(self, frame: pd.DataFrame) -> list[Any]:
+        """Predictions for a frame that already matches the signature, as JSON-ready values."""
         from mlflow.exceptions import MlflowException
 
         try:
@@ -172,10 +148,6 @@ def _to_json_values(raw: Any) -> list[Any]:
     if isinstance(raw, np.ndarray):
         return raw.tolist()
     return list(raw)
-
-
-def _is_text_or_missing(value: Any) -> bool:
-    return value is None or isinstance(value, str)
 
 
 def _first_line(text: str) -> str:
