@@ -113,3 +113,21 @@ def test_answered_clients_coming_back_share_the_next_call(
     assert len(model.calls) <= most_calls
     if linger_share == 0.0:
         assert len(model.calls) > 6
+
+
+def test_the_predict_thread_runs_native_libraries_on_one_thread() -> None:
+    import sklearn.ensemble  # noqa: F401  (loads OpenMP, as a gradient boosting model does)
+    from threadpoolctl import threadpool_info
+
+    seen: list[list[int]] = []
+
+    def predict(batches: list[list[int]]) -> list[int]:
+        seen.append([pool["num_threads"] for pool in threadpool_info()])
+        return [value for batch in batches for value in batch]
+
+    batcher = MicroBatcher(predict)
+    try:
+        assert asyncio.run(batcher.submit([1, 2])) == [1, 2]
+    finally:
+        batcher.close()
+    assert seen and seen[0] and set(seen[0]) == {1}

@@ -60,7 +60,9 @@ class MicroBatcher(Generic[Rows]):
         self._wanted_rows = 0
         self._running = False
         self._drainer: asyncio.Task[None] | None = None
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="iml4e-predict")
+        self._thread = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="iml4e-predict", initializer=_one_native_thread
+        )
 
     @property
     def busy(self) -> bool:
@@ -155,3 +157,16 @@ class MicroBatcher(Generic[Rows]):
     def close(self) -> None:
         """Stop the worker thread once the current batch is done."""
         self._thread.shutdown(wait=True)
+
+
+def _one_native_thread() -> None:
+    """Limit OpenMP and BLAS to one thread in the predict thread.
+
+    Concurrency comes from micro-batching and worker processes. A model that parallelises
+    each call (scikit-learn's gradient boosting runs an OpenMP region per tree) spends far
+    longer synchronising threads than predicting a few rows, and under load its threads
+    wait for the CPU the server needs: 600 ms per single-row call instead of 3 ms.
+    """
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1)
