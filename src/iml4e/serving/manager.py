@@ -359,9 +359,7 @@ def _check_registry(settings: Settings, store: Store, spec: dict[str, Any]) -> R
         if uri is not None:
             # a canary or shadow alias may be set later (the server follows it); a fallback
             # is the safety net of a pause, so it must exist now
-            resolve_model(
-                client, uri, where=f"--{option}", alias_may_be_unset=option != "fallback"
-            )
+            resolve_model(client, uri, where=f"--{option}", alias_may_be_unset=option != "fallback")
     return main
 
 

@@ -26,6 +26,8 @@ class ServingMetrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        self._request_children: dict[tuple[str, int, str], Any] = {}
+        self._latency_children: dict[str, Any] = {}
         self._labels_seen: set[str] = set()
         self._requests = Counter(
             "iml4e_requests_total",
@@ -72,8 +74,18 @@ class ServingMetrics:
     def observe_request(self, route: str, status: int, seconds: float, model_version: str) -> None:
         """Count one answered request (any status, 4xx included) and its latency;
         ``model_version`` is empty when no model answered (e.g. a 404)."""
-        self._requests.labels(route=route, status=str(status), model_version=model_version).inc()
-        self._latency.labels(route=route).observe(seconds)
+        key = (route, status, model_version)
+        counter = self._request_children.get(key)
+        if counter is None:  # label lookups cost more than the increment: keep the children
+            counter = self._requests.labels(
+                route=route, status=str(status), model_version=model_version
+            )
+            self._request_children[key] = counter
+        counter.inc()
+        histogram = self._latency_children.get(route)
+        if histogram is None:
+            histogram = self._latency_children[route] = self._latency.labels(route=route)
+        histogram.observe(seconds)
 
     def observe_batch(self, rows: int) -> None:
         """Record one ``predict`` call of ``rows`` rows (several requests when batched)."""

@@ -23,7 +23,7 @@ from iml4e.ports import ensure_port_free
 from iml4e.serving.app import create_model_app
 from iml4e.serving.deployments import get_deployment, record_deployment, set_deployment_state
 from iml4e.serving.inference_log import InferenceLogWriter
-from iml4e.serving.model_refs import resolve_model
+from iml4e.serving.model_refs import ResolvedModel, resolve_model
 from iml4e.serving.router import Router
 from iml4e.serving.served_model import ServedModel, load_served_model
 from iml4e.serving.watcher import DeploymentWatcher
@@ -92,13 +92,15 @@ def serve_model(
     prepare_home(settings)
     spec = dataclasses.replace(spec, operator_routes=_is_loopback(host))
     store = open_store(settings)
-    models = _load_models(settings, spec)
-    champion = models["champion"]
+    # With several workers the parent only checks the URIs (each worker loads its own copy):
+    # a model held here would cost a worker's memory for nothing.
+    models = _load_models(settings, spec) if workers == 1 else {}
+    champion = _resolve_models(settings, spec)["champion"]
     record_deployment(
         store,
         spec.deployment,
         model_name=champion.name,
-        model_version=champion.version,
+        model_version=str(champion.version),
         url=f"http://{host}:{port}",
         actor=settings.user,
     )
@@ -124,7 +126,6 @@ def serve_model(
                 )
             ).run()
         else:
-            del models, champion  # each worker loads its own copy
             os.environ.update(settings.as_environment())
             os.environ[WORKER_SPEC_VARIABLE] = json.dumps(dataclasses.asdict(spec))
             uvicorn.run(
@@ -152,20 +153,28 @@ def create_worker_app() -> Starlette:
     return _build_app(settings, store, spec, _load_models(settings, spec))
 
 
-def _load_models(settings: Settings, spec: ServeSpec) -> dict[str, ServedModel]:
-    """Every role's model; a challenger or shadow alias not set yet is skipped (the watcher
-    loads it once it is set); the champion's and the fallback's must be set."""
+def _resolve_models(settings: Settings, spec: ServeSpec) -> dict[str, ResolvedModel]:
+    """The version of every role; a challenger or shadow alias not set yet is left out (the
+    watcher loads it once it is set); the champion's and the fallback's must be set."""
     from mlflow import MlflowClient
 
     client = MlflowClient(settings.mlflow_tracking_uri, settings.mlflow_registry_uri)
-    models = {}
+    resolved = {}
     for role, uri in spec.follow().items():
         optional = role in ("challenger", "shadow")
-        if resolve_model(client, uri, where=uri, alias_may_be_unset=optional).version is None:
+        found = resolve_model(client, uri, where=uri, alias_may_be_unset=optional)
+        if found.version is None:
             print(f"iml4e serve: {uri} is not set yet; {role} follows it", file=sys.stderr)
             continue
-        models[role] = load_served_model(settings, uri)
-    return models
+        resolved[role] = found
+    return resolved
+
+
+def _load_models(settings: Settings, spec: ServeSpec) -> dict[str, ServedModel]:
+    return {
+        role: load_served_model(settings, f"models:/{found.name}/{found.version}")
+        for role, found in _resolve_models(settings, spec).items()
+    }
 
 
 def _mark_stopped(settings: Settings, store: Store, spec: ServeSpec) -> None:
