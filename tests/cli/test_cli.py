@@ -130,7 +130,7 @@ def test_serving_a_model_that_does_not_exist(tmp_path: Path) -> None:
     ("options", "where"),
     [
         (("--split", "0.2"), "--split"),
-        (("--challenger", "models:/m@challenger"), "--split"),
+        (("--challenger", "models:/m@challenger"), "--challenger"),
         (("--challenger", "models:/m@challenger", "--split", "1.5"), "--split"),
         (("--challenger", "models:/m@c", "--split", "0.1", "--shadow", "models:/m@s"), "--shadow"),
     ],

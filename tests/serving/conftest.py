@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import pytest
+from starlette.testclient import TestClient
 
 from iml4e.config import Settings, load_settings
 from iml4e.pipelines.training import build_tabular_classifier
 from iml4e.platform import initialize
 from iml4e.registry import register_model_version, set_alias
-from iml4e.store import open_store
+from iml4e.store import Store, open_store
 from iml4e.tracking import (
     activate_tracking,
     connect_tracking,
@@ -84,3 +87,22 @@ def registered_model(tmp_path_factory: pytest.TempPathFactory) -> RegisteredMode
 def second_version(registered_model: RegisteredModel) -> str:
     """A second version of the tiny model (gradient boosting), aliased ``challenger``."""
     return register_tiny_version(registered_model.settings, "hist_gradient_boosting", "challenger")
+
+
+@contextmanager
+def serve_champion(
+    registered_model: RegisteredModel, deployment: str
+) -> Iterator[tuple[TestClient, Store]]:
+    """The champion served in process by the real app, with its log and store."""
+    from iml4e.serving.app import create_model_app
+    from iml4e.serving.inference_log import InferenceLogWriter
+    from iml4e.serving.router import Router
+    from iml4e.serving.served_model import load_served_model
+
+    settings = registered_model.settings
+    with open_store(settings) as store:
+        model = load_served_model(settings, f"models:/{registered_model.name}@champion")
+        log = InferenceLogWriter(store, settings.home / f"inference-{deployment}", deployment)
+        router = Router.for_models(deployment, log, model)
+        with TestClient(create_model_app(router, log=log, store=store)) as client:
+            yield client, store

@@ -16,13 +16,11 @@ from starlette.testclient import TestClient
 
 from iml4e.ports import find_free_port
 from iml4e.serving import read_inference_log
-from iml4e.serving.app import MAX_BODY_BYTES, create_model_app
-from iml4e.serving.inference_log import InferenceLogWriter
+from iml4e.serving.app import MAX_BODY_BYTES
 from iml4e.serving.process import ModelServerProcess
-from iml4e.serving.router import Router
-from iml4e.serving.served_model import load_served_model
+from iml4e.serving.spec import ServeSpec
 from iml4e.store import Store, open_store
-from tests.serving.conftest import RegisteredModel
+from tests.serving.conftest import RegisteredModel, serve_champion
 
 DEPLOYMENT = "tiny-v2"
 INFER = f"/v2/models/{DEPLOYMENT}/infer"
@@ -30,14 +28,8 @@ INFER = f"/v2/models/{DEPLOYMENT}/infer"
 
 @pytest.fixture
 def served(registered_model: RegisteredModel) -> Iterator[tuple[TestClient, Store]]:
-    settings = registered_model.settings
-    store = open_store(settings)
-    model = load_served_model(settings, f"models:/{registered_model.name}@champion")
-    log = InferenceLogWriter(store, settings.home / "inference-v2-test", DEPLOYMENT)
-    router = Router.for_models(DEPLOYMENT, log, model)
-    with TestClient(create_model_app(router, log=log, store=store)) as client:
-        yield client, store
-    store.close()
+    with serve_champion(registered_model, DEPLOYMENT) as served:
+        yield served
 
 
 @pytest.fixture
@@ -300,8 +292,7 @@ def test_v2_over_real_http(
     port = find_free_port()
     with ModelServerProcess(
         registered_model.settings,
-        f"models:/{registered_model.name}@champion",
-        deployment="tiny-v2-http",
+        ServeSpec(f"models:/{registered_model.name}@champion", deployment="tiny-v2-http"),
         host="127.0.0.1",
         port=port,
     ) as server:
@@ -328,8 +319,7 @@ def test_two_workers_answer_and_log_every_request(
     port = find_free_port()
     with ModelServerProcess(
         registered_model.settings,
-        f"models:/{registered_model.name}@champion",
-        deployment="tiny-two-workers",
+        ServeSpec(f"models:/{registered_model.name}@champion", deployment="tiny-two-workers"),
         host="127.0.0.1",
         port=port,
         workers=2,

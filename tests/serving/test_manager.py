@@ -30,6 +30,7 @@ from iml4e.serving.manager import (
 )
 from iml4e.serving.model_refs import model_uri
 from iml4e.serving.process import ModelServerProcess, process_running
+from iml4e.serving.spec import ServeSpec
 from iml4e.store import open_store
 from tests.serving.conftest import RegisteredModel
 
@@ -173,8 +174,7 @@ def test_a_server_started_by_hand_is_checked_by_url_and_not_stopped_from_here(
     settings = registered_model.settings
     with ModelServerProcess(
         settings,
-        f"models:/{MODEL}@champion",
-        deployment="by-hand",
+        ServeSpec(f"models:/{MODEL}@champion", deployment="by-hand"),
         host="127.0.0.1",
         port=find_free_port(),
     ):

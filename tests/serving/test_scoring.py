@@ -12,26 +12,16 @@ import pytest
 from starlette.testclient import TestClient
 
 from iml4e.serving import read_inference_log
-from iml4e.serving.app import create_model_app
-from iml4e.serving.inference_log import InferenceLogWriter
-from iml4e.serving.router import Router
-from iml4e.serving.served_model import load_served_model
-from iml4e.store import Store, open_store
-from tests.serving.conftest import RegisteredModel
+from iml4e.store import Store
+from tests.serving.conftest import RegisteredModel, serve_champion
 
 DEPLOYMENT = "tiny-scoring"
 
 
 @pytest.fixture
 def served(registered_model: RegisteredModel) -> Iterator[tuple[TestClient, Store]]:
-    settings = registered_model.settings
-    store = open_store(settings)
-    model = load_served_model(settings, f"models:/{registered_model.name}@champion")
-    log = InferenceLogWriter(store, settings.home / "inference-scoring-test", DEPLOYMENT)
-    router = Router.for_models(DEPLOYMENT, log, model)
-    with TestClient(create_model_app(router, log=log, store=store)) as client:
-        yield client, store
-    store.close()
+    with serve_champion(registered_model, DEPLOYMENT) as served:
+        yield served
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from iml4e.ports import find_free_port
 from iml4e.serving.deployments import deployment_events, get_deployment
 from iml4e.serving.inference_log import read_inference_log
 from iml4e.serving.process import ModelServerProcess
+from iml4e.serving.spec import ServeSpec
 from iml4e.store import open_store
 from tests.serving.conftest import MODEL_NAME, RegisteredModel
 
@@ -35,8 +36,7 @@ def _server(registered_model: RegisteredModel, deployment: str) -> ModelServerPr
     ).settings
     return ModelServerProcess(
         settings,
-        f"models:/{MODEL_NAME}/{registered_model.version}",
-        deployment=deployment,
+        ServeSpec(f"models:/{MODEL_NAME}/{registered_model.version}", deployment=deployment),
         host="127.0.0.1",
         port=find_free_port(),
     )

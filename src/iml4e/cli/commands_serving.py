@@ -25,8 +25,8 @@ def serve(
         typer.Option(help="Canary: a second model URI answering a share of the requests."),
     ] = None,
     split: Annotated[
-        float, typer.Option(help="Share of requests the challenger answers (0 < F < 1).")
-    ] = 0.0,
+        float | None, typer.Option(help="Share of requests the challenger answers (0 < F < 1).")
+    ] = None,
     shadow: Annotated[
         str | None,
         typer.Option(help="A model URI that sees every request; its answers are only logged."),
@@ -41,8 +41,9 @@ def serve(
     A URI with an alias is followed: when the alias moves (promotion, rollback) the server
     loads the new version and swaps it in without a restart.
     """
-    from iml4e.serving.run import ServeSpec, serve_model
+    from iml4e.serving.run import serve_model
     from iml4e.serving.served_model import MODEL_URI
+    from iml4e.serving.spec import ServeSpec
 
     match = MODEL_URI.match(model_uri)
     name = deployment or (match["name"] if match else model_uri)

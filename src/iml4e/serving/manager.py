@@ -50,6 +50,7 @@ from iml4e.serving.process import (
     wait_until_ready,
 )
 from iml4e.serving.run import MAX_WORKERS
+from iml4e.serving.spec import ServeSpec
 from iml4e.store import Store, open_store
 
 DEPLOYMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
@@ -131,20 +132,10 @@ def create_deployment(
             port=port,
             url=url,
             log_path=str(log_path),
-            spec=spec,
+            spec=spec.as_record(workers=workers),
             actor=settings.user,
         )
-        command = serve_command(
-            spec["model_uri"],
-            deployment=name,
-            host=host,
-            port=port,
-            workers=workers,
-            challenger=spec["challenger_uri"],
-            split=spec["split"],
-            shadow=spec["shadow_uri"],
-            fallback=spec["fallback_uri"],
-        )
+        command = serve_command(spec, host=host, port=port, workers=workers)
         _start_server(settings, store, name, command, url, log_path, ready_timeout)
         return get_deployment(store, name)
 
@@ -252,7 +243,7 @@ def _checked_spec(
     split: float | None,
     shadow: str | None,
     fallback: str | None,
-) -> dict[str, Any]:
+) -> ServeSpec:
     if not DEPLOYMENT_NAME.match(name):
         raise InvalidDeploymentSpec(
             "a deployment name is 1 to 63 letters, digits, '.', '_' or '-', "
@@ -261,30 +252,20 @@ def _checked_spec(
         )
     if not 1 <= workers <= MAX_WORKERS:
         raise InvalidDeploymentSpec(f"must be between 1 and {MAX_WORKERS}", where="--workers")
-    if challenger is not None and shadow is not None:
-        raise InvalidDeploymentSpec(
-            "a deployment has a canary challenger or a shadow, not both", where="--shadow"
-        )
-    if split is not None and challenger is None:
-        raise InvalidDeploymentSpec("a split needs --challenger (the canary)", where="--split")
-    if challenger is not None and split is None:
-        raise InvalidDeploymentSpec(
-            "a canary needs --split (the fraction of requests it answers)", where="--challenger"
-        )
-    if split is not None and not 0 < split < 1:
-        raise InvalidDeploymentSpec(
-            f"must be strictly between 0 and 1 (got {split:g})", where="--split"
-        )
-    references = {"challenger": challenger, "shadow": shadow, "fallback": fallback}
-    return {
-        "model_uri": model_uri(model, where="--model"),
-        **{
-            f"{option}_uri": None if value is None else model_uri(value, where=f"--{option}")
-            for option, value in references.items()
-        },
-        "split": split,
-        "workers": workers,
-    }
+
+    def uri(reference: str | None, option: str) -> str | None:
+        return None if reference is None else model_uri(reference, where=option)
+
+    spec = ServeSpec(
+        model_uri=model_uri(model, where="--model"),
+        deployment=name,
+        challenger_uri=uri(challenger, "--challenger"),
+        split=split,
+        shadow_uri=uri(shadow, "--shadow"),
+        fallback_uri=uri(fallback, "--fallback"),
+    )
+    spec.check()
+    return spec
 
 
 def _start_server(
@@ -349,14 +330,13 @@ def _checked_port(host: str, port: int | None) -> int:
     return port
 
 
-def _check_registry(settings: Settings, store: Store, spec: dict[str, Any]) -> ResolvedModel:
+def _check_registry(settings: Settings, store: Store, spec: ServeSpec) -> ResolvedModel:
     from iml4e.tracking import connect_tracking
 
     client = connect_tracking(settings, store)
-    main = resolve_model(client, spec["model_uri"], where="--model")
-    for option in ("challenger", "shadow", "fallback"):
-        uri = spec[f"{option}_uri"]
-        if uri is not None:
+    main = resolve_model(client, spec.model_uri, where="--model")
+    for option, uri in spec.follow().items():
+        if option != "champion":
             # a canary or shadow alias may be set later (the server follows it); a fallback
             # is the safety net of a pause, so it must exist now
             resolve_model(client, uri, where=f"--{option}", alias_may_be_unset=option != "fallback")

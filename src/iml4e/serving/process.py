@@ -22,6 +22,7 @@ import httpx
 from iml4e.config import Settings
 from iml4e.ports import http_url
 from iml4e.serving.errors import DeploymentFailed
+from iml4e.serving.spec import ServeSpec
 from iml4e.tracking.environment import MLFLOW_ENVIRONMENT_DEFAULTS
 
 READY_TIMEOUT_S = 90.0
@@ -29,31 +30,22 @@ STOP_TIMEOUT_S = 20.0
 POLL_INTERVAL_S = 0.1
 
 
-def serve_command(
-    model_uri: str,
-    *,
-    deployment: str,
-    host: str,
-    port: int,
-    workers: int = 1,
-    challenger: str | None = None,
-    split: float | None = None,
-    shadow: str | None = None,
-    fallback: str | None = None,
-) -> list[str]:
-    """The ``python -m iml4e serve …`` command line; options left as None are not passed."""
-    command = [sys.executable, "-m", "iml4e", "serve", model_uri, "--deployment", deployment]
-    command += ["--host", host, "--port", str(port), "--workers", str(workers)]
-    optional = {
-        "--challenger": challenger,
-        "--split": None if split is None else repr(split),
-        "--shadow": shadow,
-        "--fallback": fallback,
-    }
-    for option, value in optional.items():
-        if value is not None:
-            command += [option, value]
-    return command
+def serve_command(spec: ServeSpec, *, host: str, port: int, workers: int = 1) -> list[str]:
+    """The ``python -m iml4e serve …`` command line serving ``spec``."""
+    return [
+        sys.executable,
+        "-m",
+        "iml4e",
+        "serve",
+        spec.model_uri,
+        *spec.serve_options(),
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
 
 
 def server_environment(settings: Settings) -> dict[str, str]:
@@ -196,32 +188,17 @@ class ModelServerProcess:
     def __init__(
         self,
         settings: Settings,
-        model_uri: str,
+        spec: ServeSpec,
         *,
-        deployment: str,
         host: str,
         port: int,
         workers: int = 1,
-        challenger: str | None = None,
-        split: float | None = None,
-        shadow: str | None = None,
-        fallback: str | None = None,
     ) -> None:
         self.settings = settings
-        self.deployment = deployment
+        self.deployment = spec.deployment
         self.url = http_url(host, port)
-        self.log_path = settings.home / "logs" / f"serve-{deployment}.log"
-        self._command = serve_command(
-            model_uri,
-            deployment=deployment,
-            host=host,
-            port=port,
-            workers=workers,
-            challenger=challenger,
-            split=split,
-            shadow=shadow,
-            fallback=fallback,
-        )
+        self.log_path = settings.home / "logs" / f"serve-{spec.deployment}.log"
+        self._command = serve_command(spec, host=host, port=port, workers=workers)
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = READY_TIMEOUT_S) -> None:

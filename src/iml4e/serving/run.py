@@ -13,7 +13,6 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from starlette.applications import Starlette
 
@@ -26,6 +25,7 @@ from iml4e.serving.inference_log import InferenceLogWriter
 from iml4e.serving.model_refs import ResolvedModel, resolve_model
 from iml4e.serving.router import Router
 from iml4e.serving.served_model import ServedModel, load_served_model
+from iml4e.serving.spec import ServeSpec
 from iml4e.serving.watcher import DeploymentWatcher
 from iml4e.store import Store, open_store
 
@@ -33,40 +33,6 @@ WORKER_SPEC_VARIABLE = "_IML4E_SERVE_WORKER_SPEC"
 """Where the parent hands a worker its model URI and deployment (JSON), beside its settings."""
 
 MAX_WORKERS = 64
-
-
-@dataclass(frozen=True)
-class ServeSpec:
-    """What one deployment's server serves: the model URIs by role and the traffic rule."""
-
-    model_uri: str
-    deployment: str
-    challenger_uri: str | None = None
-    split: float = 0.0
-    shadow_uri: str | None = None
-    fallback_uri: str | None = None
-    operator_routes: bool = False
-
-    def check(self) -> None:
-        """Raise :class:`BadInput` naming the option that does not fit the others."""
-        if self.challenger_uri is not None and self.shadow_uri is not None:
-            raise BadInput(
-                "a deployment has a canary challenger or a shadow, not both", where="--shadow"
-            )
-        if self.challenger_uri is not None and not 0.0 < self.split < 1.0:
-            raise BadInput("must be between 0 and 1 (exclusive) with --challenger", where="--split")
-        if self.challenger_uri is None and self.split:
-            raise BadInput("a split needs --challenger", where="--split")
-
-    def follow(self) -> dict[str, str]:
-        """The URI of each role (an alias URI is followed when it moves)."""
-        uris = {
-            "champion": self.model_uri,
-            "challenger": self.challenger_uri,
-            "shadow": self.shadow_uri,
-            "fallback": self.fallback_uri,
-        }
-        return {role: uri for role, uri in uris.items() if uri is not None}
 
 
 def serve_model(
@@ -196,7 +162,7 @@ def _build_app(
         log,
         models["champion"],
         challenger=models.get("challenger"),
-        split=spec.split,
+        split=spec.split or 0.0,
         shadow=models.get("shadow"),
         fallback=models.get("fallback"),
     )
