@@ -11,7 +11,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Float,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 TABLE_PREFIX = "iml4e_"
@@ -249,3 +259,94 @@ class InferenceSegment(Base):
     last_at: Mapped[datetime | None]
     n_records: Mapped[int] = mapped_column(default=0)
     closed: Mapped[bool] = mapped_column(default=False)
+
+
+class MonitorReference(Base):
+    """The reference profile monitoring compares live data with, one per model version."""
+
+    __tablename__ = "iml4e_monitor_reference"
+    __table_args__ = (UniqueConstraint("model_name", "model_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_name: Mapped[str] = mapped_column(String(200))
+    model_version: Mapped[str] = mapped_column(String(32))
+    dataset_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("iml4e_dataset_version.id", name="fk_iml4e_monitor_reference_dataset_version"),
+        nullable=True,
+    )
+    path: Mapped[str] = mapped_column(Text)
+    n_rows: Mapped[int]
+    columns: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FeedbackLabel(Base):
+    """A ground-truth label for one answered request, joined to the inference log."""
+
+    __tablename__ = "iml4e_feedback_label"
+    __table_args__ = (UniqueConstraint("deployment", "request_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    deployment: Mapped[str] = mapped_column(String(200))
+    request_id: Mapped[str] = mapped_column(String(128))
+    label: Mapped[Any] = mapped_column(JSON)
+    source: Mapped[str] = mapped_column(String(200))
+    actor: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MonitorReport(Base):
+    """One monitoring run over a window of a deployment's traffic."""
+
+    __tablename__ = "iml4e_monitor_report"
+    __table_args__ = (
+        Index("ix_iml4e_monitor_report_deployment_created_at", "deployment", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    deployment: Mapped[str] = mapped_column(String(200))
+    window_start: Mapped[datetime | None]
+    window_end: Mapped[datetime | None]
+    n_rows: Mapped[int] = mapped_column(default=0)
+    model_versions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    drift: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    quality: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    performance: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    skipped: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    html_path: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Alert(Base):
+    """The current state of one alert rule of a deployment."""
+
+    __tablename__ = "iml4e_alert"
+    __table_args__ = (UniqueConstraint("deployment", "rule"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    deployment: Mapped[str] = mapped_column(String(200))
+    rule: Mapped[str] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(20))
+    severity: Mapped[str] = mapped_column(String(20))
+    value: Mapped[float | None] = mapped_column(Float)
+    since: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    events: Mapped[list[AlertEvent]] = relationship(
+        back_populates="alert", order_by="AlertEvent.id"
+    )
+
+
+class AlertEvent(Base):
+    """A state change of an alert (pending, firing, resolved, acknowledged)."""
+
+    __tablename__ = "iml4e_alert_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("iml4e_alert.id"), index=True)
+    state: Mapped[str] = mapped_column(String(20))
+    value: Mapped[float | None] = mapped_column(Float)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    alert: Mapped[Alert] = relationship(back_populates="events")

@@ -1,0 +1,1 @@
+"""The monitoring room: reference profiles, drift, live quality and performance, alerts."""

@@ -1,0 +1,27 @@
+"""Errors of the monitoring room."""
+
+from iml4e.errors import BadInput, Iml4eError
+
+
+class MonitoringError(Iml4eError):
+    """A monitoring job could not do what it was asked."""
+
+
+class ReferenceMismatch(BadInput, MonitoringError):
+    """Live data or a reference that does not fit the reference it is compared with."""
+
+
+class ReferenceNotFound(BadInput, MonitoringError):
+    """No reference profile stored for that model version."""
+
+
+class FeedbackRejected(BadInput, MonitoringError):
+    """Labels that cannot be recorded: unknown request ids, duplicates, malformed rows."""
+
+
+class AlertRulesInvalid(BadInput, MonitoringError):
+    """An alert rules file that cannot be used; ``where`` names the file and the key."""
+
+
+class NotificationFailed(MonitoringError):
+    """A notifier (webhook) did not accept a notification in time."""
