@@ -25,3 +25,7 @@ class AlertRulesInvalid(BadInput, MonitoringError):
 
 class NotificationFailed(MonitoringError):
     """A notifier (webhook) did not accept a notification in time."""
+
+
+class ReportNotFound(BadInput, MonitoringError):
+    """No monitor report with that id."""

@@ -62,6 +62,7 @@ def upgrade() -> None:
         sa.Column("drift", sa.JSON(), nullable=False),
         sa.Column("quality", sa.JSON(), nullable=False),
         sa.Column("performance", sa.JSON(), nullable=False),
+        sa.Column("metrics", sa.JSON(), nullable=False),
         sa.Column("skipped", sa.JSON(), nullable=False),
         sa.Column("html_path", sa.Text(), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),

@@ -1,0 +1,146 @@
+"""The background scheduler of ``iml4e up``: monitor every serving deployment every N seconds.
+
+Each run is ``python -m iml4e monitor run NAME --window W --json`` in its own process, so a
+run's memory (a window of a busy deployment can hold millions of rows) is returned when it
+ends, and a run that fails cannot take the platform server down: its error is kept as the
+deployment's last outcome and the scheduler goes on with the next one.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from iml4e.config import Settings
+from iml4e.serving.deployments import list_deployments
+from iml4e.serving.process import server_environment
+from iml4e.store import open_store
+
+RUN_TIMEOUT_S = 600.0
+
+
+@dataclass
+class ScheduledOutcome:
+    """The last monitoring run of one deployment."""
+
+    deployment: str
+    at: datetime
+    ok: bool
+    report_id: int | None = None
+    detail: str = ""
+
+
+@dataclass
+class SchedulerStatus:
+    """What the scheduler is doing, for the platform server and its UI."""
+
+    interval_s: float
+    window: str
+    paused: bool
+    runs: int
+    last: dict[str, ScheduledOutcome] = field(default_factory=dict)
+
+
+class MonitorScheduler:
+    """Runs the monitoring job of every serving deployment every ``interval_s`` seconds."""
+
+    def __init__(self, settings: Settings, *, interval_s: float, window: str) -> None:
+        self.settings = settings
+        self.interval_s = interval_s
+        self.window = window
+        self._paused = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._runs = 0
+        self._last: dict[str, ScheduledOutcome] = {}
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        """Start the schedule on a daemon thread (the first round after one interval)."""
+        self._thread = threading.Thread(target=self._loop, name="iml4e-monitor", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop after the run in progress (waits up to ``timeout`` seconds)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def pause(self) -> None:
+        """Skip rounds until :meth:`resume`."""
+        self._paused.set()
+
+    def resume(self) -> None:
+        """Run rounds again."""
+        self._paused.clear()
+
+    def status(self) -> SchedulerStatus:
+        """The schedule and the last outcome per deployment."""
+        with self._lock:
+            return SchedulerStatus(
+                interval_s=self.interval_s,
+                window=self.window,
+                paused=self._paused.is_set(),
+                runs=self._runs,
+                last=dict(self._last),
+            )
+
+    def run_round(self) -> list[ScheduledOutcome]:
+        """Monitor every deployment recorded ``serving`` or ``paused`` once, now."""
+        with open_store(self.settings) as store:
+            names = [d.name for d in list_deployments(store) if d.state in ("serving", "paused")]
+        outcomes = [self._run_one(name) for name in names if not self._stop.is_set()]
+        with self._lock:
+            self._runs += 1
+            self._last.update({outcome.deployment: outcome for outcome in outcomes})
+        return outcomes
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            if self._paused.is_set():
+                continue
+            try:
+                self.run_round()
+            except Exception as exc:  # the store is unreachable: try again next round
+                print(f"iml4e up: monitoring round failed: {exc}", file=sys.stderr, flush=True)
+
+    def _run_one(self, deployment: str) -> ScheduledOutcome:
+        command = [
+            sys.executable,
+            "-m",
+            "iml4e",
+            "monitor",
+            "run",
+            deployment,
+            "--window",
+            self.window,
+            "--json",
+        ]
+        started = time.monotonic()
+        at = datetime.now(UTC).replace(tzinfo=None)
+        try:
+            done = subprocess.run(
+                command,
+                capture_output=True,
+                text=True,
+                timeout=RUN_TIMEOUT_S,
+                env=server_environment(self.settings),
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            return ScheduledOutcome(
+                deployment, at, False, detail=f"timed out after {RUN_TIMEOUT_S:.0f}s"
+            )
+        if done.returncode != 0:
+            reason = (done.stderr.strip().splitlines() or [f"exit code {done.returncode}"])[-1]
+            return ScheduledOutcome(deployment, at, False, detail=reason)
+        report = json.loads(done.stdout)
+        took = time.monotonic() - started
+        return ScheduledOutcome(
+            deployment, at, True, report_id=report.get("report_id"), detail=f"{took:.1f}s"
+        )
