@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from iml4e.registry import (
+    HeadToHead,
     ModelNotFound,
     NothingToRollBack,
     PolicyInvalid,
@@ -84,6 +85,46 @@ def test_promote_passes_thresholds_and_records_the_previous_version(registry: Re
     assert _champion(registry) == second
     promoted = alias_history(registry.store, MODEL, "champion")[-1]
     assert (promoted.kind, promoted.previous_version, promoted.actor) == ("promoted", first, "bob")
+
+
+def test_a_head_to_head_on_the_same_rows_decides_and_must_be_against_the_holder(
+    registry: Registry,
+) -> None:
+    first = registry.add_version({"roc_auc": 0.90})
+    second = registry.add_version({"roc_auc": 0.80})  # worse on its own hold-out
+    policy = _policy(must_beat={"metric": "roc_auc", "margin": 0.01})
+    set_alias(registry.client, MODEL, "champion", first, store=registry.store, actor="ops")
+    with pytest.raises(PromotionRejected):
+        promote(registry.client, registry.store, MODEL, second, policy=policy, actor="bob")
+    fresh = HeadToHead(
+        candidate={"roc_auc": 0.84}, holder={"roc_auc": 0.71}, holder_version=first, on="fresh"
+    )
+    result = promote(
+        registry.client,
+        registry.store,
+        MODEL,
+        second,
+        policy=policy,
+        actor="bob",
+        head_to_head=fresh,
+    )
+    assert (result.previous_version, _champion(registry)) == (first, second)
+    promoted = alias_history(registry.store, MODEL, "champion")[-1]
+    assert promoted.detail["compared_on"] == "fresh"
+    stale = HeadToHead(
+        candidate={"roc_auc": 0.99}, holder={"roc_auc": 0.5}, holder_version=first, on="x"
+    )
+    third = registry.add_version({"roc_auc": 0.95})
+    with pytest.raises(PromotionRejected, match="now " + second):
+        promote(
+            registry.client,
+            registry.store,
+            MODEL,
+            third,
+            policy=policy,
+            actor="bob",
+            head_to_head=stale,
+        )
 
 
 def test_failed_threshold_rejects_and_leaves_the_alias(registry: Registry) -> None:

@@ -17,6 +17,7 @@ CHART_WIDTH = 380
 LABEL_WIDTH = 120
 ROW_HEIGHT = 24
 MAX_LABEL_CHARS = 18
+DASH = "\u2013"  # shown for a figure that is undefined
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ def render_report_html(report: dict[str, Any], comparisons: Sequence[Comparison]
         made_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         n_rows=report.get("n_rows", 0),
         drift_share=_number(drift.get("drift_share")),
-        dataset_drift="–" if not drift else ("yes" if drift.get("dataset_drift") else "no"),
+        dataset_drift=DASH if not drift else ("yes" if drift.get("dataset_drift") else "no"),
         headline=headline,
         skipped=report.get("skipped") or [],
         charts=[_chart(c) for c in ordered],
@@ -107,7 +108,7 @@ def _chart(comparison: Comparison) -> dict[str, Any]:
 
 def _number(value: Any) -> str:
     if value is None:
-        return "–"
+        return DASH
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)

@@ -30,6 +30,7 @@ from iml4e.registry.policy import (
     parse_policy,
 )
 from iml4e.registry.promotion import (
+    HeadToHead,
     ModelSummary,
     PromotionResult,
     RollbackResult,
@@ -62,6 +63,7 @@ from iml4e.registry.versions import (
 __all__ = [
     "GateFailed",
     "GateResult",
+    "HeadToHead",
     "InvalidModelName",
     "LineageDataset",
     "LineageStep",

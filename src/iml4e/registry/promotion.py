@@ -6,6 +6,7 @@ metrics and lineage, and registry events hold every change (who, when, from whic
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -62,6 +63,17 @@ class PromotionResult:
     alias: str
     previous_version: str | None
     evaluation: PromotionEvaluation
+
+
+@dataclass(frozen=True)
+class HeadToHead:
+    """A candidate and the current alias holder measured on the same rows."""
+
+    candidate: Mapping[str, float]
+    holder: Mapping[str, float]
+    holder_version: str
+    on: str
+    """What the rows were, e.g. ``credit-applications@4 hold-out, 5000 rows``."""
 
 
 @dataclass(frozen=True)
@@ -188,8 +200,13 @@ def promote(
     policy: PromotionPolicy,
     actor: str,
     to: str = "champion",
+    head_to_head: HeadToHead | None = None,
 ) -> PromotionResult:
     """Point alias ``to`` at ``version`` if ``policy`` is met; otherwise record and refuse.
+
+    With ``head_to_head`` the policy is checked on metrics of the candidate and the current
+    holder measured on the same rows (a fresh hold-out) instead of each version's own
+    evaluation; a comparison made against another holder than the current one is refused.
 
     Raises :class:`PromotionRejected` listing every failed check (a ``rejected`` event is
     recorded first), or :class:`PolicyInvalid` when the policy is for another model or alias.
@@ -205,14 +222,26 @@ def promote(
     with model_lock(store, name):
         holder = current_alias_version(client, name, to)
         holder_metrics = model_version(client, store, name, holder).metrics if holder else None
+        metrics = candidate.metrics
+        if head_to_head is not None:
+            if head_to_head.holder_version != holder:
+                raise PromotionRejected(
+                    f"the comparison was made against version {head_to_head.holder_version}, "
+                    f"but {to} is now {holder}",
+                    failures=["stale comparison"],
+                    where=f"{name} version {version} -> {to}",
+                )
+            metrics, holder_metrics = dict(head_to_head.candidate), dict(head_to_head.holder)
         evaluation = evaluate_promotion(
             policy,
-            metrics=candidate.metrics,
+            metrics=metrics,
             holder_version=holder,
             holder_metrics=holder_metrics,
             approvers=approvers(store, name, version),
         )
-        detail = {"checks": [vars(check) for check in evaluation.checks]}
+        detail: dict[str, Any] = {"checks": [vars(check) for check in evaluation.checks]}
+        if head_to_head is not None:
+            detail["compared_on"] = head_to_head.on
         if evaluation.ok:
             client.set_registered_model_alias(name, to, str(version))
         record_event(
