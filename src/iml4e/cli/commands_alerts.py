@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -37,8 +38,8 @@ def _store(ctx: typer.Context) -> Iterator[tuple[Settings, Store]]:
         store.close()
 
 
-def _when(moment: object) -> str:
-    return moment.isoformat(timespec="seconds") if hasattr(moment, "isoformat") else ""
+def _when(moment: datetime | None) -> str:
+    return moment.isoformat(timespec="seconds") if moment is not None else ""
 
 
 def alerts_command(

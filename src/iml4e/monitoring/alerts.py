@@ -26,7 +26,6 @@ PENDING = "pending"
 FIRING = "firing"
 RESOLVED = "resolved"
 ACKNOWLEDGED = "acknowledged"
-SKIPPED = "skipped"
 ACTIVE_STATES = (PENDING, FIRING)
 
 
