@@ -10,7 +10,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
 import yaml
 
 from iml4e.monitoring.alert_rules import AlertRules, parse_alert_rules
@@ -63,8 +62,19 @@ def _rules(deployment: str = "credit-default") -> AlertRules:
     )
 
 
-def test_prometheus_rules_fields() -> None:
-    exported = yaml.safe_load(prometheus_alert_rules([_rules(), _rules("fraud")]))
+def test_prometheus_rules_fields(tmp_path: Path) -> None:
+    text = prometheus_alert_rules([_rules(), _rules("fraud")])
+    # Prometheus' own checker, where Debian's `prometheus` package is installed; the checks of
+    # the parsed rules below hold everywhere.
+    if shutil.which("promtool") is not None:
+        path = tmp_path / "iml4e.rules.yaml"
+        path.write_text(text)
+        checked = subprocess.run(
+            ["promtool", "check", "rules", str(path)], capture_output=True, text=True, timeout=60
+        )
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+        assert "SUCCESS: 8 rules found" in checked.stdout
+    exported = yaml.safe_load(text)
     credit, fraud = exported["groups"]
     assert credit["name"] == "iml4e-credit-default" and fraud["name"] == "iml4e-fraud"
     drift, accuracy, very_low, income = credit["rules"]
@@ -101,17 +111,6 @@ def test_alert_names() -> None:
         "AccuracyVeryLow",
         "Iml4e2ndIncomeDrift",
     ]
-
-
-@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool is not installed")
-def test_promtool_accepts_the_rules(tmp_path: Path) -> None:
-    path = tmp_path / "iml4e.rules.yaml"
-    path.write_text(prometheus_alert_rules([_rules(), _rules("fraud")]))
-    checked = subprocess.run(
-        ["promtool", "check", "rules", str(path)], capture_output=True, text=True, timeout=60
-    )
-    assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert "SUCCESS: 8 rules found" in checked.stdout
 
 
 def test_grafana_dashboard_fields() -> None:
