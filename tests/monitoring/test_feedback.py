@@ -110,6 +110,16 @@ def test_a_labelled_request_is_never_overwritten(logged: Store) -> None:
     assert read_labels(logged, DEPLOYMENT) == {"r0": 1, "r1": 0}
 
 
+def test_request_ids_with_quotes_and_backslashes_are_found(store: Store, tmp_path: Path) -> None:
+    odd = 'say "hi" \\ bye'
+    write_log(store, tmp_path / "log", [_record(odd), _record("plain")])
+    result = record_labels(store, DEPLOYMENT, [(odd, 1), ('say "hi"', 0)], source="s", actor="a")
+    assert result == FeedbackResult(
+        1, [RejectedLabel('say "hi"', "not an answered request of credit")]
+    )
+    assert read_labels(store, DEPLOYMENT) == {odd: 1}
+
+
 def test_source_and_actor_are_required(logged: Store) -> None:
     with pytest.raises(FeedbackRejected) as raised:
         record_labels(logged, DEPLOYMENT, [("r0", 1)], source="file", actor=" ")

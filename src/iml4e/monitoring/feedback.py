@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from iml4e.monitoring.errors import FeedbackRejected
-from iml4e.serving.inference_log import read_inference_log
+from iml4e.serving.inference_log import find_inference_records_of
 from iml4e.store import Store
 from iml4e.store.models import FeedbackLabel
 
@@ -79,7 +79,7 @@ def record_labels(
             candidates.append((request_id, label))
     if not candidates:
         return FeedbackResult(0, rejected)
-    answered = answered_request_ids(store, deployment)
+    answered = answered_request_ids(store, deployment, [r for r, _ in candidates])
     accepted = []
     for request_id, label in candidates:
         if request_id not in answered:
@@ -116,12 +116,13 @@ def record_labels(
     return FeedbackResult(len(rows), rejected)
 
 
-def answered_request_ids(store: Store, deployment: str) -> set[str]:
-    """Ids of the requests ``deployment`` answered (its log, shadow records left out)."""
+def answered_request_ids(store: Store, deployment: str, request_ids: Iterable[str]) -> set[str]:
+    """Those of ``request_ids`` that ``deployment`` answered (shadow records do not count)."""
+    found = find_inference_records_of(store, deployment, request_ids)
     return {
-        record.request_id
-        for record in read_inference_log(store, deployment)
-        if record.role != "shadow"
+        request_id
+        for request_id, records in found.items()
+        if any(record.role != "shadow" for record in records)
     }
 
 
