@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import typer
+from sqlalchemy import select
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
@@ -30,6 +31,7 @@ from iml4e.serving import _http
 from iml4e.serving.inference_log import InferenceLogWriter, InferenceRecord, read_inference_log
 from iml4e.serving.routes_feedback import feedback_routes
 from iml4e.store import Store, open_store
+from iml4e.store.models import FeedbackLabel
 from tests.serving.conftest import RegisteredModel, registered_model, serve_champion
 
 __all__ = ["registered_model"]  # the session fixture, shared with the serving tests
@@ -301,6 +303,15 @@ def test_cli_records_labels_and_exits_1_on_refused_ones(
     }
     with open_store(cli_settings) as store:
         assert read_labels(store, DEPLOYMENT) == {"r0": 1, "r1": 0, "r2": 1}
+        with store.session() as session:
+            who = session.execute(
+                select(FeedbackLabel.request_id, FeedbackLabel.source, FeedbackLabel.actor)
+            ).all()
+    assert sorted(who) == [
+        ("r0", "labels.csv", cli_settings.user),
+        ("r1", "labels.csv", cli_settings.user),
+        ("r2", "labels.csv", "bo"),
+    ]
 
 
 def test_cli_bad_file_is_bad_input(cli_settings: Settings, tmp_path: Path) -> None:

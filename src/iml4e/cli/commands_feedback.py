@@ -25,8 +25,9 @@ def feedback_command(
         str | None, typer.Option("--source", help="Where the labels come from (default: file).")
     ] = None,
     by: Annotated[
-        str, typer.Option("--by", help="Who sends the labels (recorded with each label).")
-    ] = "cli",
+        str | None,
+        typer.Option("--by", help="Who sends the labels (default: the `user` setting)."),
+    ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = (
         False
     ),
@@ -41,8 +42,11 @@ def feedback_command(
     from iml4e.store import open_store
 
     labels = load_label_file(file)
-    with open_store(cli_state(ctx).resolve().settings) as store:
-        result = record_labels(store, deployment, labels, source=source or file.name, actor=by)
+    settings = cli_state(ctx).resolve().settings
+    with open_store(settings) as store:
+        result = record_labels(
+            store, deployment, labels, source=source or file.name, actor=by or settings.user
+        )
     if json_output:
         print_json(asdict(result))
     else:
