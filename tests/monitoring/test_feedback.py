@@ -249,6 +249,13 @@ def test_a_malformed_body_is_a_400_naming_the_field(
     assert response.json()["field"] == field
 
 
+def test_a_body_that_is_not_json_is_refused(http: TestClient) -> None:
+    broken = http.post("/feedback", content="{", headers={"content-type": "application/json"})
+    assert (broken.status_code, broken.json()["field"]) == (400, "body")
+    text = http.post("/feedback", content="r0,1", headers={"content-type": "text/csv"})
+    assert text.status_code == 415
+
+
 def test_a_body_over_the_limit_is_a_413(http: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_http, "MAX_BODY_BYTES", 1_000)
     labels = [{"request_id": f"r{i % 10}", "label": 1} for i in range(100)]
