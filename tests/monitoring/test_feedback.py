@@ -126,6 +126,9 @@ def test_source_and_actor_are_required(logged: Store) -> None:
     with pytest.raises(FeedbackRejected) as raised:
         record_labels(logged, DEPLOYMENT, [("r0", 1)], source="file", actor=" ")
     assert raised.value.where == "actor"
+    with pytest.raises(FeedbackRejected, match="longer than 200") as raised:
+        record_labels(logged, DEPLOYMENT, [("r0", 1)], source="s" * 201, actor="ana")
+    assert raised.value.where == "source"
     assert read_labels(logged, DEPLOYMENT) == {}
 
 
@@ -312,9 +315,15 @@ def test_cli_records_labels_and_exits_1_on_refused_ones(
         assert read_labels(store, DEPLOYMENT) == {"r0": 1, "r1": 0, "r2": 1}
         with store.session() as session:
             who = session.execute(
-                select(FeedbackLabel.request_id, FeedbackLabel.source, FeedbackLabel.actor)
+                select(
+                    FeedbackLabel.request_id,
+                    FeedbackLabel.source,
+                    FeedbackLabel.actor,
+                    FeedbackLabel.created_at,
+                )
             ).all()
-    assert sorted(who) == [
+    assert all(created is not None for *_, created in who)
+    assert sorted(row[:3] for row in who) == [
         ("r0", "labels.csv", cli_settings.user),
         ("r1", "labels.csv", cli_settings.user),
         ("r2", "labels.csv", "bo"),

@@ -28,6 +28,8 @@ from iml4e.store import Store
 from iml4e.store.models import FeedbackLabel
 
 MAX_REQUEST_ID_LENGTH = 128
+MAX_NAME_LENGTH = 200
+"""The longest ``source`` or ``actor`` the store keeps."""
 _LOOKUP_CHUNK = 500
 
 
@@ -61,7 +63,7 @@ def record_labels(
     the request is already labelled, when the id occurs more than once in ``labels``, or when
     the label is not a JSON scalar (text, integer, finite number, boolean). The others are
     recorded together in one transaction. ``source`` says where the labels come from (a file,
-    a system), ``actor`` who sent them. The inference log is read once per call, so a batch
+    a system), ``actor`` who sent them. The inference log is scanned once per call, so a batch
     of thousands of labels costs one pass over the deployment's segments.
     """
     _require_text(source, "source")
@@ -235,6 +237,8 @@ def _label_problem(label: Any) -> str | None:
 def _require_text(value: Any, name: str) -> None:
     if not isinstance(value, str) or not value.strip():
         raise FeedbackRejected("required, as non-empty text", where=name)
+    if len(value) > MAX_NAME_LENGTH:
+        raise FeedbackRejected(f"longer than {MAX_NAME_LENGTH} characters", where=name)
 
 
 def _already_labelled(session: Session, deployment: str, request_ids: list[str]) -> set[str]:
