@@ -70,6 +70,33 @@ def test_normed_wasserstein_agrees_with_scipy(seed: int) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("reference", "current"),
+    [
+        ([0.0, 1.0, 2.0], [5.0, 6.0]),  # current entirely above
+        ([0.0, 1.0, 2.0], [-9.0, -3.0, -3.0]),  # entirely below
+        ([1.0, 1.0, 1.0], [1.0, 2.0]),  # one reference value
+        ([0.0, 1.0, 1.0, 3.0], [1.0, 1.0, 1.0, 1.0, 2.5]),  # ties across
+        ([3.0], [3.0]),
+    ],
+)
+def test_wasserstein_edge_cases_agree_with_scipy(
+    reference: list[float], current: list[float]
+) -> None:
+    expected = stats.wasserstein_distance(reference, current)
+    measured = wasserstein_distance(np.array(reference), np.array(current))
+    assert measured == pytest.approx(expected, rel=1e-12, abs=1e-12)
+
+
+def test_non_finite_values_count_as_missing() -> None:
+    profile = build_reference(pd.DataFrame({"x": np.arange(100.0)}))
+    live = pd.DataFrame({"x": [np.nan, np.inf, -np.inf, 1.0, 50.0, 99.0]})
+    column = detect_drift(profile, live).columns[0]
+    assert (column.n_current, column.missing_current) == (3, 3)
+    expected = stats.ks_2samp(np.arange(100.0), [1.0, 50.0, 99.0], method="asymp")
+    assert column.statistic == pytest.approx(expected.statistic)
+
+
 def categorical_pair(seed: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     categories = np.array(["a", "b", "c", "d", "e", "f"])

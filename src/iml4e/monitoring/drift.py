@@ -30,6 +30,7 @@ goes into ``__other__`` instead and is not reported as unseen (it may have been 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal, cast
 
@@ -39,22 +40,21 @@ from numpy.typing import ArrayLike, NDArray
 
 from iml4e.errors import BadInput
 from iml4e.monitoring import drift_tests
+from iml4e.monitoring.current_values import bucket_counts, sorted_finite_values
 from iml4e.monitoring.errors import MonitoringError, ReferenceMismatch
 from iml4e.monitoring.reference import (
-    OTHER,
     PREDICTION,
     ColumnKind,
     ColumnReference,
     ReferenceProfile,
     as_series,
-    category_counts,
     value_type_of,
 )
 
 DriftTest = Literal["ks", "wasserstein", "psi", "chisquare", "jensenshannon"]
 
 SMALL_REFERENCE = 1_000
-MAX_UNSEEN_LISTED = 100
+PARALLEL_ROWS = 100_000
 NUMERIC_TESTS: frozenset[str] = frozenset({"ks", "wasserstein", "psi"})
 CATEGORICAL_TESTS: frozenset[str] = frozenset({"chisquare", "jensenshannon", "psi"})
 P_VALUE_TESTS: frozenset[str] = frozenset({"ks", "chisquare"})
@@ -143,14 +143,16 @@ def detect_drift(
             f"the current data has none of the reference columns "
             f"({', '.join(sorted(reference.columns)[:10])})"
         )
-    results: list[ColumnDrift] = []
+    jobs = []
     for name, column in reference.columns.items():
-        if name not in present:
+        if name in present:
+            jobs.append((column, current[name], tests.get(name), thresholds.get(name)))
+        else:
             skipped.append({"column": name, "reason": "not in the current data"})
-            continue
-        outcome = column_drift(column, current[name], tests.get(name), thresholds.get(name))
+    results: list[ColumnDrift] = []
+    for outcome, (column, *_) in zip(_run_jobs(jobs, len(current)), jobs, strict=True):
         if isinstance(outcome, str):
-            skipped.append({"column": name, "reason": outcome})
+            skipped.append({"column": column.name, "reason": outcome})
         else:
             results.append(outcome)
     prediction = None
@@ -223,14 +225,36 @@ def column_drift(
     )
 
 
+_Job = tuple[ColumnReference, pd.Series, "DriftTest | None", "float | None"]
+
+
+def _run_jobs(jobs: list[_Job], rows: int) -> list[ColumnDrift | str]:
+    """Test the columns, numeric ones in a second thread when the window is large.
+
+    numpy releases the GIL while it sorts and searches numbers, while counting text categories
+    holds it; the two kinds of columns therefore overlap well on two cores.
+    """
+    numeric = [i for i, job in enumerate(jobs) if job[0].kind == "numeric"]
+    others = [i for i, job in enumerate(jobs) if job[0].kind != "numeric"]
+    outcomes: list[ColumnDrift | str] = [""] * len(jobs)
+    if rows < PARALLEL_ROWS or not numeric or not others:
+        return [column_drift(*job) for job in jobs]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        numeric_outcomes = pool.submit(lambda: [column_drift(*jobs[i]) for i in numeric])
+        for i in others:
+            outcomes[i] = column_drift(*jobs[i])
+        for i, outcome in zip(numeric, numeric_outcomes.result(), strict=True):
+            outcomes[i] = outcome
+    return outcomes
+
+
 _Measured = tuple[float, float | None, list[str], int]
 
 
 def _numeric_statistic(
     reference: ColumnReference, current: pd.Series, test: DriftTest
 ) -> _Measured | str:
-    values = current.to_numpy(dtype=np.float64, na_value=np.nan)
-    values = np.sort(values[np.isfinite(values)])
+    values = sorted_finite_values(current)
     if len(values) == 0:
         return "all values missing"
     sample = cast(NDArray[np.float64], reference.sample)
@@ -248,31 +272,21 @@ def _numeric_statistic(
 def _categorical_statistic(
     reference: ColumnReference, current: pd.Series, test: DriftTest
 ) -> _Measured | str:
-    keys, counts = category_counts(current, reference.value_type)
-    total = int(counts.sum())
-    if total == 0:
+    buckets = bucket_counts(reference, current)
+    if buckets.total == 0:
         return "all values missing"
-    index = {key: position for position, key in enumerate(reference.shares)}
-    bucket_of_unknown = index.get(OTHER, len(index))
-    buckets = np.fromiter(
-        (index.get(key, bucket_of_unknown) for key in keys), dtype=np.int64, count=len(keys)
-    )
-    current_counts = np.bincount(buckets, weights=counts, minlength=len(index) + 1)
-    current_counts = current_counts.astype(np.int64)
+    counts = buckets.counts
     reference_shares = np.append(np.fromiter(reference.shares.values(), np.float64), 0.0)
-    unseen: list[str] = []
-    if OTHER not in index:
-        unseen = [key for key in keys if key not in index][:MAX_UNSEEN_LISTED]
-    if current_counts[-1] == 0:  # no unseen bucket needed
-        current_counts, reference_shares = current_counts[:-1], reference_shares[:-1]
+    if counts[-1] == 0:  # no unseen bucket needed
+        counts, reference_shares = counts[:-1], reference_shares[:-1]
+    p_value: float | None = None
     if test == "chisquare":
-        statistic, p_value = drift_tests.chi_squared_test(reference_shares, current_counts)
-        return statistic, p_value, unseen, total
-    if test == "jensenshannon":
-        statistic = drift_tests.jensen_shannon_distance(reference_shares, current_counts)
-        return statistic, None, unseen, total
-    statistic = drift_tests.population_stability_index(reference_shares, current_counts)
-    return statistic, None, unseen, total
+        statistic, p_value = drift_tests.chi_squared_test(reference_shares, counts)
+    elif test == "jensenshannon":
+        statistic = drift_tests.jensen_shannon_distance(reference_shares, counts)
+    else:
+        statistic = drift_tests.population_stability_index(reference_shares, counts)
+    return statistic, p_value, buckets.unseen, buckets.total
 
 
 def _check_overrides(
