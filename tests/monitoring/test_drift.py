@@ -262,6 +262,17 @@ def test_bad_columns_are_skipped_with_a_reason() -> None:
     ]
     missing = detect_drift(profile, live[["x"]])
     assert {"column": "c", "reason": "not in the current data"} in missing.skipped
+    twice = detect_drift(profile, pd.concat([live[["x"]], live[["x"]]], axis=1))
+    assert twice.skipped[0] == {
+        "column": "x",
+        "reason": "more than one current column by that name",
+    }
+
+
+def test_column_names_are_matched_as_text() -> None:
+    profile = build_reference(pd.DataFrame({0: np.arange(50.0)}))
+    report = detect_drift(profile, pd.DataFrame({0: np.arange(50.0)}))
+    assert report.columns[0].column == "0" and not report.columns[0].drifted
 
 
 def test_a_window_with_no_traffic_skips_every_column() -> None:

@@ -137,18 +137,20 @@ def detect_drift(
         if reference.prediction is not None:
             skipped.append({"column": PREDICTION, "reason": NO_ROWS})
         return DriftReport(columns=[], drift_share=0.0, dataset_drift=False, skipped=skipped)
-    present = {str(name) for name in current.columns}
-    if not present & set(reference.columns):
+    present = {str(name): name for name in current.columns}
+    if not set(present) & set(reference.columns):
         raise ReferenceMismatch(
             f"the current data has none of the reference columns "
             f"({', '.join(sorted(reference.columns)[:10])})"
         )
     jobs = []
     for name, column in reference.columns.items():
-        if name in present:
-            jobs.append((column, current[name], tests.get(name), thresholds.get(name)))
-        else:
+        if name not in present:
             skipped.append({"column": name, "reason": "not in the current data"})
+        elif isinstance(values := current[present[name]], pd.DataFrame):
+            skipped.append({"column": name, "reason": "more than one current column by that name"})
+        else:
+            jobs.append((column, values, tests.get(name), thresholds.get(name)))
     results: list[ColumnDrift] = []
     for outcome, (column, *_) in zip(_run_jobs(jobs, len(current)), jobs, strict=True):
         if isinstance(outcome, str):
@@ -157,24 +159,13 @@ def detect_drift(
             results.append(outcome)
     prediction = None
     if predictions is not None:
-        series = as_series(predictions)
-        if reference.prediction is None:
-            skipped.append({"column": PREDICTION, "reason": "the reference has no predictions"})
-        elif len(series) != len(current):
-            skipped.append(
-                {
-                    "column": PREDICTION,
-                    "reason": f"{len(series)} predictions for {len(current)} rows",
-                }
-            )
+        outcome = _prediction_drift(
+            reference, as_series(predictions), len(current), tests, thresholds
+        )
+        if isinstance(outcome, str):
+            skipped.append({"column": PREDICTION, "reason": outcome})
         else:
-            outcome = column_drift(
-                reference.prediction, series, tests.get(PREDICTION), thresholds.get(PREDICTION)
-            )
-            if isinstance(outcome, str):
-                skipped.append({"column": PREDICTION, "reason": outcome})
-            else:
-                prediction = outcome
+            prediction = outcome
     share = sum(result.drifted for result in results) / len(results) if results else 0.0
     return DriftReport(
         columns=results,
@@ -222,6 +213,22 @@ def column_drift(
         unseen_categories=unseen,
         n_current=n_current,
         missing_current=len(current) - n_current,
+    )
+
+
+def _prediction_drift(
+    reference: ReferenceProfile,
+    predictions: pd.Series,
+    rows: int,
+    tests: Mapping[str, DriftTest],
+    thresholds: Mapping[str, float],
+) -> ColumnDrift | str:
+    if reference.prediction is None:
+        return "the reference has no predictions"
+    if len(predictions) != rows:
+        return f"{len(predictions)} predictions for {rows} rows"
+    return column_drift(
+        reference.prediction, predictions, tests.get(PREDICTION), thresholds.get(PREDICTION)
     )
 
 
