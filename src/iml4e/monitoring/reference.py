@@ -45,13 +45,14 @@ PREDICTION = "prediction"
 FORMAT_VERSION = 1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ColumnReference:
     """The reference distribution of one column (or of the model's predictions).
 
     ``n`` counts non-missing values, ``missing`` the missing ones. Numeric fields are ``None``
     for categorical columns and ``shares`` is empty for numeric ones. ``value_type`` says
     whether the raw values were numbers or text, so live data of another type is detected.
+    Instances compare by identity (their arrays have no single truth value).
     """
 
     name: str
@@ -211,7 +212,7 @@ def category_counts(
 ) -> tuple[list[str], NDArray[np.int64]]:
     """Category keys and their counts among non-missing values (order of first appearance)."""
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    counts = np.bincount(codes[codes >= 0], minlength=len(uniques)).astype(np.int64)
+    counts = np.bincount(codes + 1, minlength=len(uniques) + 1)[1:].astype(np.int64)
     keys = [category_key(value, value_type) for value in uniques]
     if len(set(keys)) != len(keys):  # e.g. 1 and 1.0 in an object column
         merged: dict[str, int] = {}
