@@ -7,6 +7,8 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from scipy import stats
 from scipy.spatial import distance
 
@@ -86,6 +88,25 @@ def test_wasserstein_edge_cases_agree_with_scipy(
     expected = stats.wasserstein_distance(reference, current)
     measured = wasserstein_distance(np.array(reference), np.array(current))
     assert measured == pytest.approx(expected, rel=1e-12, abs=1e-12)
+
+
+small_samples = st.lists(st.integers(-20, 20).map(lambda value: value / 4), min_size=1, max_size=60)
+
+
+@settings(max_examples=200, deadline=None)
+@given(reference=small_samples, current=small_samples)
+def test_ks_and_wasserstein_match_scipy_on_any_small_samples(
+    reference: list[float], current: list[float]
+) -> None:
+    assume(len(reference) + len(current) > 2)  # scipy has no p-value for one against one
+    ref, cur = np.sort(reference), np.sort(current)
+    statistic, p_value = ks_test(ref, cur)
+    expected = stats.ks_2samp(ref, cur, method="asymp")
+    assert statistic == pytest.approx(expected.statistic, rel=1e-12, abs=1e-15)
+    assert p_value == pytest.approx(expected.pvalue, rel=1e-9, abs=1e-300)
+    assert wasserstein_distance(ref, cur) == pytest.approx(
+        stats.wasserstein_distance(ref, cur), rel=1e-9, abs=1e-12
+    )
 
 
 def test_non_finite_values_count_as_missing() -> None:

@@ -55,7 +55,8 @@ def ks_test(
     cur_at = np.searchsorted(current_sorted, distinct, side="right") / m
     statistic = float(max(np.abs(ref_at - cur_at).max(), np.abs(ref_below - cur_below).max()))
     larger, smaller = max(n, m), min(n, m)
-    effective = np.round(float(larger) * smaller / (larger + smaller))
+    # scipy's size; one value against one rounds to 0, where scipy has no p-value: use 1
+    effective = max(np.round(float(larger) * smaller / (larger + smaller)), 1.0)
     p_value = float(np.clip(stats.kstwo.sf(statistic, effective), 0.0, 1.0))
     return statistic, p_value
 
