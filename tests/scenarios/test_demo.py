@@ -47,6 +47,7 @@ def test_demo_runs_end_to_end_and_again_is_answered_from_the_cache(tmp_path: Pat
         "train",
         "evaluate",
         "register",
+        "reference_profile",
         "serve",
     }
     assert first["cache_hits"] == 0
@@ -54,7 +55,7 @@ def test_demo_runs_end_to_end_and_again_is_answered_from_the_cache(tmp_path: Pat
     # Same data, same code, same parameters: every training step comes from the cache, no
     # new version is registered, and the champion is served again.
     second = _demo(home)
-    assert second["cache_hits"] == 6
+    assert second["cache_hits"] == 7
     assert second["model_version"] == "1"
     assert second["pipeline_run_id"] != first["pipeline_run_id"]
     assert second["dataset_version"] == first["dataset_version"]

@@ -16,6 +16,7 @@ from iml4e.cli import (
     commands_data,
     commands_demo,
     commands_deploy,
+    commands_monitor,
     commands_pipelines,
     commands_platform,
     commands_registry,
@@ -71,6 +72,7 @@ commands_pipelines.register(app)
 commands_serving.register(app)
 commands_registry.register(app)
 commands_deploy.register(app)
+commands_monitor.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

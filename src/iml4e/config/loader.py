@@ -166,6 +166,8 @@ def _fill_defaults(values: dict[str, Any], sources: dict[str, str], cwd: Path) -
     default("ray_address", "", "default (empty: start Ray on this machine)")
     default("serving_watch_interval_s", 2.0)
     default("serving_max_connections", 4096)
+    default("monitor_interval_s", 300.0)
+    default("monitor_window", "1h")
 
 
 def _check_database_url(url: str, source: str) -> None:

@@ -49,6 +49,13 @@ class Settings(BaseModel):
         le=3600,
         description="How often a model server checks its aliases and deployment state.",
     )
+    monitor_interval_s: float = Field(
+        ge=0,
+        description="How often `iml4e up` monitors every serving deployment (0: never).",
+    )
+    monitor_window: str = Field(
+        min_length=1, description="The window each scheduled monitoring run looks at."
+    )
     serving_max_connections: int = Field(
         ge=1,
         description="Open connections a model server worker holds before answering 503.",

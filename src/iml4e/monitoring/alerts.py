@@ -15,9 +15,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from iml4e.errors import BadInput
 from iml4e.monitoring.alert_rules import AlertRule, AlertRules
-from iml4e.monitoring.errors import MonitoringError
+from iml4e.monitoring.errors import AlertNotActive, AlertNotFound
 from iml4e.store import Store
 from iml4e.store.models import Alert, AlertEvent, utcnow
 
@@ -27,14 +26,6 @@ FIRING = "firing"
 RESOLVED = "resolved"
 ACKNOWLEDGED = "acknowledged"
 ACTIVE_STATES = (PENDING, FIRING)
-
-
-class AlertNotFound(BadInput, MonitoringError):
-    """No alert of that rule is stored for the deployment (it was never evaluated)."""
-
-
-class AlertNotActive(BadInput, MonitoringError):
-    """Only a pending or firing alert can be acknowledged."""
 
 
 @dataclass(frozen=True)

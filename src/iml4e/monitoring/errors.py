@@ -29,3 +29,15 @@ class NotificationFailed(MonitoringError):
 
 class ReportNotFound(BadInput, MonitoringError):
     """No monitor report with that id."""
+
+
+class AlertNotFound(BadInput, MonitoringError):
+    """No alert of that rule is stored for the deployment (it was never evaluated)."""
+
+
+class AlertNotActive(BadInput, MonitoringError):
+    """Only a pending or firing alert can be acknowledged."""
+
+
+class UnknownTask(BadInput, MonitoringError):
+    """A task other than ``auto``, ``classification`` or ``regression``."""

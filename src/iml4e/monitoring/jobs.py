@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,13 +20,28 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from iml4e.config import Settings
 from iml4e.errors import Iml4eError
+from iml4e.monitoring.alert_rules import alert_rules_path, load_alert_rules
+from iml4e.monitoring.alerts import evaluate_alerts
+from iml4e.monitoring.drift import detect_drift
+from iml4e.monitoring.errors import AlertRulesInvalid, ReferenceNotFound
+from iml4e.monitoring.feedback import read_labels
+from iml4e.monitoring.notify import notifiers_for, notify_changes, record_notification_outcomes
+from iml4e.monitoring.performance import live_performance
+from iml4e.monitoring.quality import META_COLUMNS, ColumnExpectation, inputs_frame, live_quality
+from iml4e.monitoring.reference import OTHER, ReferenceProfile
+from iml4e.monitoring.reference_store import load_reference
+from iml4e.monitoring.report_html import Comparison, compare_distributions, render_report_html
+from iml4e.monitoring.reports import add_report, set_report_html
 from iml4e.monitoring.windows import Window
 from iml4e.serving.deployments import get_deployment
 from iml4e.serving.inference_log import InferenceRecord, read_inference_log
 from iml4e.store import Store, open_store
-from iml4e.store.models import MonitorReport
+
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 @dataclass
@@ -65,7 +81,6 @@ def run_monitor(
     with open_store(settings) as store:
         info = get_deployment(store, deployment)
         records = window_records(store, deployment, window, now)
-        skipped: list[dict[str, str]] = []
         result = MonitorResult(
             report_id=0,
             deployment=deployment,
@@ -75,30 +90,46 @@ def run_monitor(
             n_rows=sum(len(r.inputs) for r in records),
             model_versions=sorted({r.model_version for r in records}),
             values={},
-            skipped=skipped,
         )
+        comparisons: list[Comparison] = []
         if not records:
-            skipped.append({"what": "everything", "reason": f"no traffic in the last {window}"})
+            result.skipped.append(
+                {"what": "everything", "reason": f"no traffic in the last {window}"}
+            )
         else:
-            _analyse(
+            comparisons = _analyse(
                 settings, store, info.model_name, info.model_version, records, result, group_by
             )
         result.values = metric_values(result, records)
-        result.report_id = _store_report(store, result)
-        result.html_path = _write_html(settings, store, result)
-        result.alerts = _evaluate_alerts(settings, store, deployment, result.values, now, skipped)
+        result.alerts = _evaluate_alerts(settings, store, result, now)
+        result.report_id = add_report(
+            store,
+            deployment=deployment,
+            window_start=result.window_start,
+            window_end=result.window_end,
+            n_rows=result.n_rows,
+            model_versions=result.model_versions,
+            drift=result.drift,
+            quality=result.quality,
+            performance=result.performance,
+            metrics=result.values,
+            skipped=result.skipped,
+        )
+        result.html_path = str(_write_html(settings, result, comparisons))
+        set_report_html(store, result.report_id, result.html_path)
     return result
 
 
 def window_records(
     store: Store, deployment: str, window: Window, now: datetime
 ) -> list[InferenceRecord]:
-    """The answered requests of ``deployment`` in ``window`` ending at ``now``, oldest first."""
+    """The answered requests of ``deployment`` in ``window`` ending at ``now``, oldest first
+    (a shadow's answers are not traffic)."""
     since = None if window.seconds is None else now - timedelta(seconds=window.seconds)
     records = [
-        r
-        for r in read_inference_log(store, deployment, since=since, until=now)
-        if r.role != "shadow"
+        record
+        for record in read_inference_log(store, deployment, since=since, until=now)
+        if record.role != "shadow"
     ]
     if window.rows is None:
         return records
@@ -112,6 +143,56 @@ def window_records(
     return kept[::-1]
 
 
+def expectations(reference: ReferenceProfile) -> dict[str, ColumnExpectation]:
+    """What live data quality checks each reference column against: its kind, the range
+    seen in the training data, and its categories."""
+    return {
+        name: ColumnExpectation(
+            kind=column.kind,
+            min=column.min,
+            max=column.max,
+            categories=frozenset(column.shares) - {OTHER} if column.kind == "categorical" else None,
+        )
+        for name, column in reference.columns.items()
+    }
+
+
+def metric_values(result: MonitorResult, records: Sequence[InferenceRecord]) -> dict[str, float]:
+    """The report as flat metric values (alert rules and Prometheus gauges read these)."""
+    values: dict[str, float] = {"rows": float(result.n_rows)}
+    if records:
+        latencies = sorted(record.latency_ms for record in records)
+        values["latency.p50_ms"] = float(statistics.median(latencies))
+        values["latency.p99_ms"] = float(
+            latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))]
+        )
+    drift = result.drift
+    if drift:
+        values["drift.share"] = float(drift["drift_share"])
+        values["drift.dataset"] = 1.0 if drift["dataset_drift"] else 0.0
+        for column in drift["columns"]:
+            values[f"drift.drifted.{column['column']}"] = 1.0 if column["drifted"] else 0.0
+            if column["statistic"] is not None:  # None: infinite (a category never seen)
+                values[f"drift.column.{column['column']}"] = float(column["statistic"])
+        prediction = drift.get("prediction")
+        if prediction and prediction["statistic"] is not None:
+            values["prediction.drift"] = float(prediction["statistic"])
+    quality = result.quality
+    for name, column in (quality.get("columns") or {}).items():
+        values[f"quality.missing_rate.{name}"] = float(column["missing_rate"])
+        values[f"quality.out_of_range.{name}"] = float(column["out_of_range_share"])
+        values[f"quality.unseen.{name}"] = float(column["unseen_share"])
+    if quality:
+        values["quality.schema_violations"] = float(len(quality.get("violations") or []))
+    overall = (result.performance or {}).get("overall") or {}
+    for name, number in (overall.get("metrics") or {}).items():
+        if number is not None:
+            values[f"performance.{name}"] = float(number)
+    if overall:
+        values["performance.labelled"] = float(overall["n_labelled"])
+    return {name: value for name, value in values.items() if math.isfinite(value)}
+
+
 def _analyse(
     settings: Settings,
     store: Store,
@@ -120,60 +201,91 @@ def _analyse(
     records: list[InferenceRecord],
     result: MonitorResult,
     group_by: str | None,
-) -> None:
-    from iml4e.monitoring.drift import detect_drift
-    from iml4e.monitoring.feedback import read_labels
-    from iml4e.monitoring.performance import live_performance
-    from iml4e.monitoring.quality import inputs_frame, live_quality
-    from iml4e.monitoring.reference import load_reference
-
+) -> list[Comparison]:
     frame = inputs_frame(records)
+    comparisons: list[Comparison] = []
     try:
         reference = load_reference(
             settings, store, model_name=model_name, model_version=model_version
         )
-    except Iml4eError as exc:
+    except ReferenceNotFound as exc:
         result.skipped.append({"what": "drift and quality", "reason": str(exc)})
         reference = None
     if reference is not None:
-        features = frame[[c for c in frame.columns if c in reference.columns]]
+        features = frame[[c for c in frame.columns if c not in META_COLUMNS]]
         try:
-            drift = detect_drift(reference, features, predictions=frame[PREDICTION].tolist())
-            result.drift = _plain(dataclasses.asdict(drift))
-            result.skipped.extend(
-                {"what": f"drift of {s['column']}", "reason": s["reason"]} for s in drift.skipped
-            )
+            drift = detect_drift(reference, features, predictions=frame["prediction"])
         except Iml4eError as exc:
             result.skipped.append({"what": "drift", "reason": str(exc)})
-        quality = live_quality(
-            expectations(reference), frame[[c for c in frame.columns if c not in EXTRA_COLUMNS]]
-        )
+        else:
+            result.drift = _plain(dataclasses.asdict(drift))
+            result.skipped.extend(
+                {"what": f"drift of {item['column']}", "reason": item["reason"]}
+                for item in drift.skipped
+            )
+            comparisons = compare_distributions(reference, features, drift)
+        quality = live_quality(expectations(reference), features, ignore=())
         result.quality = _plain(dataclasses.asdict(quality))
     labels = read_labels(store, result.deployment)
     if not labels:
-        result.skipped.append({"what": "performance", "reason": "no ground-truth labels received"})
+        result.skipped.append(
+            {"what": "performance", "reason": "no ground-truth labels received yet"}
+        )
     else:
         performance = live_performance(records, labels, group_by=group_by)
         result.performance = _plain(dataclasses.asdict(performance))
+        if performance.reason:
+            result.skipped.append({"what": "performance", "reason": performance.reason})
+    return comparisons
 
 
-def metric_values(result: MonitorResult, records: Sequence[InferenceRecord]) -> dict[str, float]:
-    """The report as flat metric values (alert rules and Prometheus gauges read these)."""
-    values: dict[str, float] = {"rows": float(result.n_rows)}
-    if records:
-        latencies = sorted(r.latency_ms for r in records)
-        values["latency.p50_ms"] = statistics.median(latencies)
-        values["latency.p99_ms"] = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))]
-    drift = result.drift
-    if drift:
-        values["drift.share"] = float(drift["drift_share"])
-        values["drift.dataset"] = 1.0 if drift["dataset_drift"] else 0.0
-        for column in drift["columns"]:
-            values[f"drift.column.{column['column']}"] = float(column["statistic"])
-        if drift.get("prediction"):
-            values["prediction.drift"] = float(drift["prediction"]["statistic"])
-    for name, number in _numbers(result.quality, "quality"):
-        values[name] = number
-    for name, number in _numbers(result.performance.get("overall", {}), "performance"):
-        values[name] = number
-    return {k: v for k, v in values.items() if math.isfinite(v)}
+def _evaluate_alerts(
+    settings: Settings, store: Store, result: MonitorResult, now: datetime
+) -> list[dict[str, Any]]:
+    path = alert_rules_path(settings.home, result.deployment)
+    if not path.is_file():
+        return []
+    try:
+        rules = load_alert_rules(path, deployment=result.deployment)
+    except AlertRulesInvalid as exc:
+        result.skipped.append({"what": "alerts", "reason": str(exc)})
+        return []
+    changes = evaluate_alerts(store, rules, result.values, now=now)
+    outcomes = notify_changes(changes, notifiers_for(rules))
+    record_notification_outcomes(store, outcomes)
+    result.skipped.extend(
+        {"what": f"notification by {o.notifier} of {o.rule}", "reason": o.error or "failed"}
+        for o in outcomes
+        if not o.delivered
+    )
+    return [_plain(dataclasses.asdict(change)) for change in changes]
+
+
+def _write_html(settings: Settings, result: MonitorResult, comparisons: list[Comparison]) -> Path:
+    folder = settings.home / "monitoring" / "reports" / _SAFE_NAME.sub("-", result.deployment)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{result.report_id}.html"
+    path.write_text(render_report_html(result.as_dict(), comparisons), encoding="utf-8")
+    return path
+
+
+def _at(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, UTC).replace(tzinfo=None)
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with numpy scalars, tuples, sets and datetimes made JSON-ready."""
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        items = sorted(value) if isinstance(value, set | frozenset) else value
+        return [_plain(item) for item in items]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

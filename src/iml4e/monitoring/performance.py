@@ -21,8 +21,7 @@ from typing import Any
 
 from sklearn.metrics import accuracy_score, f1_score, mean_absolute_error, mean_squared_error
 
-from iml4e.errors import BadInput
-from iml4e.monitoring.errors import MonitoringError
+from iml4e.monitoring.errors import UnknownTask
 from iml4e.serving.inference_log import InferenceRecord
 
 TASKS = ("auto", "classification", "regression")
@@ -32,10 +31,6 @@ NO_SCORES = (
     "roc_auc is not reported: it needs scores (probabilities), and the inference log holds the "
     "predicted labels the model answered"
 )
-
-
-class UnknownTask(BadInput, MonitoringError):
-    """A task other than ``auto``, ``classification`` or ``regression``."""
 
 
 @dataclass(frozen=True)

@@ -7,16 +7,24 @@ value from the data through Jinja2's autoescaping.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
+from iml4e.monitoring.drift import DriftReport
+from iml4e.monitoring.reference import ColumnReference, ReferenceProfile, category_counts
+
 CHART_WIDTH = 380
 LABEL_WIDTH = 120
 ROW_HEIGHT = 24
 MAX_LABEL_CHARS = 18
+MAX_CATEGORIES = 12
 DASH = "\u2013"  # shown for a figure that is undefined
 
 
@@ -45,6 +53,74 @@ class _Bar:
     current_width: float
     reference_text: str
     current_text: str
+
+
+def compare_distributions(
+    reference: ReferenceProfile, current: pd.DataFrame, drift: DriftReport
+) -> list[Comparison]:
+    """Reference and current shares of every column the drift report compared: numeric
+    columns over the reference's quantile bins, categorical ones over their top categories."""
+    comparisons = []
+    for result in drift.columns:
+        column = reference.columns.get(result.column)
+        if column is None or result.column not in current.columns:
+            continue
+        series = current[result.column]
+        if column.kind == "numeric" and column.bin_edges is not None:
+            labels, ref_shares, cur_shares = _numeric_shares(column, series)
+        else:
+            labels, ref_shares, cur_shares = _category_shares(column, series)
+        comparisons.append(
+            Comparison(
+                column=result.column,
+                kind=column.kind,
+                test=result.test,
+                statistic=result.statistic,
+                threshold=result.threshold,
+                drifted=result.drifted,
+                labels=labels,
+                reference=ref_shares,
+                current=cur_shares,
+            )
+        )
+    return comparisons
+
+
+def _numeric_shares(
+    column: ColumnReference, series: pd.Series
+) -> tuple[list[str], list[float], list[float]]:
+    edges = np.asarray(column.bin_edges, dtype=float)
+    inner = edges[1:-1]
+    values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+    values = values[np.isfinite(values)]
+    counts = np.bincount(np.searchsorted(inner, values, side="right"), minlength=len(inner) + 1)
+    current = counts / max(len(values), 1)
+    labels = []
+    for low, high in itertools.pairwise(edges):
+        if not np.isfinite(low):
+            labels.append(f"< {high:.4g}")
+        elif not np.isfinite(high):
+            labels.append(f">= {low:.4g}")
+        else:
+            labels.append(f"{low:.4g}{DASH}{high:.4g}")
+    return labels, [float(v) for v in np.asarray(column.bin_shares)], [float(v) for v in current]
+
+
+def _category_shares(
+    column: ColumnReference, series: pd.Series
+) -> tuple[list[str], list[float], list[float]]:
+    keys, counts = category_counts(series, column.value_type)
+    total = max(int(np.sum(counts)), 1)
+    current = {key: int(count) / total for key, count in zip(keys, counts, strict=True)}
+    shown = sorted(
+        set(column.shares) | set(current),
+        key=lambda key: -max(column.shares.get(key, 0.0), current.get(key, 0.0)),
+    )[:MAX_CATEGORIES]
+    return (
+        shown,
+        [float(column.shares.get(key, 0.0)) for key in shown],
+        [float(current.get(key, 0.0)) for key in shown],
+    )
 
 
 def render_report_html(report: dict[str, Any], comparisons: Sequence[Comparison]) -> str:

@@ -1,4 +1,5 @@
-"""The main job's training as a pipeline: collect → version → split → train → evaluate → register.
+"""The main job's training as a pipeline: collect → version → split → train → evaluate → register
+→ reference profile (what monitoring compares the version's live traffic with).
 
 Run it with ``iml4e pipeline run iml4e.scenarios.training:train_case -p case=wine`` or as
 the first half of ``iml4e demo``. Run again with the same parameters it is answered from the
@@ -169,6 +170,34 @@ def register(
     return aliased
 
 
+@step
+def reference_profile(
+    model: Any,
+    train_rows: pd.DataFrame,
+    registered: ModelVersionInfo,
+    dataset: DatasetVersionInfo,
+    case: str,
+) -> str:
+    """Store the monitoring reference of the new version: its training rows and predictions."""
+    from iml4e.monitoring.reference import build_reference
+    from iml4e.monitoring.reference_store import save_reference
+
+    chosen = demo_case(case)
+    context = current_step()
+    features = train_rows.drop(columns=[chosen.target])
+    reference = build_reference(features, predictions=model.predict(features))
+    path = save_reference(
+        context.settings,
+        context.store,
+        reference,
+        model_name=registered.name,
+        model_version=registered.version,
+        dataset_version_id=dataset.id,
+    )
+    print(f"monitoring reference of version {registered.version}: {len(features)} rows")
+    return str(path)
+
+
 @pipeline(name="train-case")
 def train_case(
     case: str = "credit",
@@ -185,4 +214,5 @@ def train_case(
     split = split_data(frame, case=case, test_size=test_size, seed=seed)
     model = train(split.train, dataset, case=case, seed=seed)
     metrics = evaluate(model, split.test, case=case, gate=gate)
-    register(model, split.test, metrics, dataset, case=case, alias=alias)
+    registered = register(model, split.test, metrics, dataset, case=case, alias=alias)
+    reference_profile(model, split.train, registered, dataset, case=case)

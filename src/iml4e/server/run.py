@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
@@ -25,6 +25,9 @@ from iml4e.ports import bind_listening_socket, ensure_port_free, http_url
 from iml4e.server.app import create_platform_app
 from iml4e.server.errors import PlatformStartFailed, ServerAddressError
 from iml4e.server.mlflow_ui import MlflowUi, mlflow_ui_url, start_mlflow_ui
+
+if TYPE_CHECKING:
+    from iml4e.monitoring.scheduler import MonitorScheduler
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 GRACEFUL_SHUTDOWN_S = 5
@@ -95,6 +98,7 @@ def _serve_with_mlflow(settings: Settings, sock: socket.socket, started_at: floa
         server.should_exit = True
 
     previous_handlers = _install_signal_handlers(request_stop)
+    scheduler = _start_monitor_scheduler(settings)
     try:
         mlflow = start_mlflow_ui(settings)
         watcher = threading.Thread(
@@ -113,7 +117,24 @@ def _serve_with_mlflow(settings: Settings, sock: socket.socket, started_at: floa
             if watcher.is_alive():
                 watcher.join()
     finally:
+        if scheduler is not None:
+            scheduler.stop()
         _restore_signal_handlers(previous_handlers)
+
+
+def _start_monitor_scheduler(settings: Settings) -> MonitorScheduler | None:
+    """Monitor every serving deployment every ``monitor_interval_s`` (0: no schedule)."""
+    if settings.monitor_interval_s <= 0:
+        return None
+    from iml4e.monitoring.scheduler import MonitorScheduler
+    from iml4e.monitoring.windows import parse_window
+
+    parse_window(settings.monitor_window, where="monitor_window")  # refuse a bad one at start
+    scheduler = MonitorScheduler(
+        settings, interval_s=settings.monitor_interval_s, window=settings.monitor_window
+    )
+    scheduler.start()
+    return scheduler
 
 
 def _run_server(server: uvicorn.Server, sock: socket.socket) -> None:

@@ -39,6 +39,7 @@ from iml4e.serving.inference_log import InferenceLogWriter
 from iml4e.serving.metrics import CONTENT_TYPE, ServingMetrics
 from iml4e.serving.payloads import parse_invocations, parse_kserve_v1
 from iml4e.serving.router import Answering, Router
+from iml4e.serving.routes_feedback import feedback_routes
 from iml4e.serving.routes_operator import operator_route_list
 from iml4e.serving.routes_v2 import v2_routes
 from iml4e.serving.served_model import ServedModel
@@ -67,7 +68,8 @@ def create_model_app(
 ) -> Starlette:
     """The ASGI app serving ``router``'s deployment, logging every answer to ``log``.
 
-    ``watcher`` (started with the app) follows alias moves and the deployment's state;
+    ``watcher`` (started with the app) follows alias moves and the deployment's state; with
+    ``store``, ``POST /feedback`` takes ground-truth labels of answered requests;
     ``operator_routes`` adds the human-oversight routes under ``/operator`` (they need
     ``store``). ``on_shutdown`` runs last when the server shuts down.
     """
@@ -161,6 +163,8 @@ def create_model_app(
         Route("/v1/models/{name}:predict", kserve_v1_predict, methods=["POST"]),
         *v2_routes(router),
     ]
+    if store is not None:
+        routes.extend(feedback_routes(store, router.deployment))
     if operator_routes:
         if store is None:
             raise ValueError("operator routes need the store")
