@@ -30,7 +30,8 @@ def _demo(home: Path, *extra: str, env: dict[str, str] | None = None) -> dict:
     return json.loads(result.stdout)
 
 
-SENT = 60 + 60 + 20 + 20  # reference and drifted, canary, after promotion, after rollback
+# reference and drifted, canary, after promotion, after rollback, drifted again, after retraining
+SENT = 60 + 60 + 20 + 20 + 60 + 20
 
 
 def test_demo_runs_end_to_end_and_again_is_answered_from_the_cache(tmp_path: Path) -> None:
@@ -63,16 +64,17 @@ def test_demo_runs_end_to_end_and_again_is_answered_from_the_cache(tmp_path: Pat
     assert second["requests_logged"] == SENT
     assert second["release"]["challenger_version"] == "2"  # the challenger's run is cached too
 
-    # A different seed is different data: new dataset versions, model versions 3 and 4.
+    # A different seed is different data: new dataset versions and model versions 4, 5 and 6
+    # (trained, challenger, retrained on drifted data).
     third = _demo(home, "--seed", "11")
     assert third["cache_hits"] == 0
-    assert third["model_version"] == "3"
-    assert third["dataset_version"] == first["dataset_version"] + 2
+    assert third["model_version"] == "4"
+    assert third["dataset_version"] == first["dataset_version"] + 3
 
     uri = f"sqlite:///{home / 'iml4e.db'}"
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     champion = client.get_model_version_by_alias("credit-default", "champion")
-    assert str(champion.version) == "3"  # version 4 was promoted, then rolled back
+    assert str(champion.version) == third["release"]["loop"]["retrained_version"] == "6"
     assert champion.run_id == third["mlflow_run_id"]
     run = client.get_run(first["mlflow_run_id"])  # the register step's run holds the model
     assert run.data.tags["mlflow.parentRunId"] == first["pipeline_mlflow_run_id"]
@@ -96,8 +98,8 @@ def test_demo_runs_end_to_end_and_again_is_answered_from_the_cache(tmp_path: Pat
             )
         ).all()
     engine.dispose()
-    assert [version for version, _ in hashes] == ["1", "2", "3", "4"]
-    assert (hashes[0][1], hashes[2][1]) == (first["dataset_hash"], third["dataset_hash"])
+    assert [version for version, _ in hashes] == ["1", "2", "3", "4", "5", "6"]
+    assert (hashes[0][1], hashes[3][1]) == (first["dataset_hash"], third["dataset_hash"])
 
     # The CLI walks from the served model back to the dataset version and the step code.
     lineage = run_iml4e("--home", str(home), "lineage", "credit-default@1", "--json")
@@ -166,7 +168,28 @@ def test_demo_deploys_canaries_promotes_hot_swaps_and_rolls_back(tmp_path: Path)
     ]
     assert swaps == [("challenger", "2"), ("champion", "2"), ("champion", "1")]
     assert ("promoted", "champion", "2") in changes
-    assert changes[-1] == ("rolled_back", "champion", "1")
+    assert ("rolled_back", "champion", "1") in changes
+
+    # the monitoring loop: labels, drifted traffic, alert, retraining, approval, promotion
+    loop = release["loop"]
+    assert loop["labels_recorded"] == 120
+    assert loop["drift_share"] >= 0.3 and "age" in loop["drifted_columns"]
+    assert loop["alert"] == "feature-drift firing"
+    assert 0.0 <= loop["live_accuracy"] <= 1.0
+    assert loop["retrained_version"] == "3" and loop["promoted"] and loop["served_after"] == "3"
+    assert loop["roc_auc_challenger"] > loop["roc_auc_champion"]
+    assert loop["retraining"].startswith("waiting for approval")
+    assert by_batch["retrained"] == {("champion", "3"): 20}
+    assert changes[-4:] == [
+        ("rejected", "champion", "3"),  # the retraining: the policy waits for an approval
+        ("approved", None, "3"),
+        ("promoted", "champion", "3"),
+        ("alias_removed", "challenger", None),
+    ]
+    retrained = next(e["detail"] for e in events if e["kind"] == "retrained")
+    assert retrained["reason"] == "alert feature-drift firing"
+    assert retrained["compared_on"].startswith("credit-applications@3 hold-out")
+    assert Path(loop["report_html"]).is_file()
     assert [e["kind"] for e in events][-1] == "stopped"
 
 

@@ -11,6 +11,7 @@ from iml4e.cli.output import console, print_json, print_table
 
 if TYPE_CHECKING:
     from iml4e.scenarios.demo import DemoSummary
+    from iml4e.scenarios.monitoring_loop import LoopSummary
 
 
 def demo(
@@ -118,6 +119,27 @@ def _release_rows(summary: DemoSummary) -> list[tuple[str, str]]:
             f"v{release.served_after_promotion} / v{release.served_after_rollback} "
             f"({release.server_restarts} server restarts)",
         ),
+        *_loop_rows(release.loop),
+    ]
+
+
+def _loop_rows(loop: LoopSummary | None) -> list[tuple[str, str]]:
+    if loop is None:
+        return []
+    auc = (
+        "-"
+        if loop.roc_auc_challenger is None
+        else (f"{loop.roc_auc_challenger:.3f} vs {loop.roc_auc_champion:.3f} ({loop.compared_on})")
+    )
+    return [
+        (
+            "drift (monitor report)",
+            f"share {loop.drift_share} → {loop.alert} (report {loop.report_id})",
+        ),
+        ("retraining", f"v{loop.retrained_version}: {loop.retraining}"),
+        ("head-to-head ROC AUC", auc),
+        ("served after retraining", f"v{loop.served_after}" if loop.served_after else "-"),
+        ("monitor report page", loop.report_html or "-"),
     ]
 
 

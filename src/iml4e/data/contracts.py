@@ -32,7 +32,9 @@ SAMPLE_SIZE = 5
 WORKING_LIFE_CHECK = "employment_years_within_working_life"
 
 
-def credit_application_schema(*, with_target: bool = True) -> pa.DataFrameSchema:
+def credit_application_schema(
+    *, with_target: bool = True, evolved: bool = False
+) -> pa.DataFrameSchema:
     """The contract of the reference credit-application data (``credit_applications(drift=0)``).
 
     Every column has its exact dtype (``int64``, ``float64``, or ``str`` for object columns of
@@ -44,7 +46,10 @@ def credit_application_schema(*, with_target: bool = True) -> pa.DataFrameSchema
 
     The schema is ``strict``: columns it does not name are violations. With
     ``with_target=False`` (serving-time inputs) the ``default`` column may be absent; when it is
-    present it is still checked.
+    present it is still checked. ``evolved=True`` is the contract a data owner agrees to once
+    the population has moved: ``income``, ``employment_years`` and ``debt_ratio`` may be
+    missing (the models impute them, and serving already accepts them missing) and ``crypto``
+    is a known purpose.
     """
     import pandera.pandas as pa
 
@@ -52,13 +57,13 @@ def credit_application_schema(*, with_target: bool = True) -> pa.DataFrameSchema
         raise InvalidArgument(f"must be True or False, got {with_target!r}", where="with_target")
     columns = {
         "age": pa.Column("int64", pa.Check.in_range(18, 80)),
-        "income": pa.Column("float64", pa.Check.gt(0)),
-        "employment_years": pa.Column("float64", pa.Check.ge(0)),
-        "debt_ratio": pa.Column("float64", pa.Check.in_range(0, MAX_DEBT_RATIO)),
+        "income": pa.Column("float64", pa.Check.gt(0), nullable=evolved),
+        "employment_years": pa.Column("float64", pa.Check.ge(0), nullable=evolved),
+        "debt_ratio": pa.Column("float64", pa.Check.in_range(0, MAX_DEBT_RATIO), nullable=evolved),
         "loan_amount": pa.Column("float64", pa.Check.ge(MIN_LOAN_AMOUNT)),
         "loan_duration_months": pa.Column("int64", pa.Check.isin(LOAN_DURATIONS_MONTHS)),
         "n_open_credits": pa.Column("int64", pa.Check.ge(0)),
-        "purpose": pa.Column(str, pa.Check.isin(PURPOSES)),
+        "purpose": pa.Column(str, pa.Check.isin([*PURPOSES, *(["crypto"] if evolved else [])])),
         "housing": pa.Column(str, pa.Check.isin(HOUSING)),
         "sex": pa.Column(str, pa.Check.isin(SEXES)),
         TARGET: pa.Column("int64", pa.Check.isin([0, 1]), required=with_target),

@@ -41,3 +41,7 @@ class AlertNotActive(BadInput, MonitoringError):
 
 class UnknownTask(BadInput, MonitoringError):
     """A task other than ``auto``, ``classification`` or ``regression``."""
+
+
+class RetrainingPlanInvalid(BadInput, MonitoringError):
+    """A retraining plan file that cannot be used; ``where`` names the file or the key."""

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from iml4e.config import Settings
 from iml4e.errors import Iml4eError
@@ -36,12 +37,20 @@ from iml4e.monitoring.reference import OTHER, ReferenceProfile
 from iml4e.monitoring.reference_store import load_reference
 from iml4e.monitoring.report_html import Comparison, compare_distributions, render_report_html
 from iml4e.monitoring.reports import add_report, set_report_html
+from iml4e.monitoring.retraining import (
+    load_retraining_plan,
+    retraining_for,
+    retraining_plan_path,
+    run_retraining,
+)
 from iml4e.monitoring.windows import Window
-from iml4e.serving.deployments import get_deployment
+from iml4e.serving.deployments import add_deployment_event, get_deployment
 from iml4e.serving.inference_log import InferenceRecord, read_inference_log
 from iml4e.store import Store, open_store
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+RETRAINING_ACTOR = "monitoring"
+"""Who a retraining started by an alert is attributed to (the alert is in the event)."""
 
 
 @dataclass
@@ -61,6 +70,7 @@ class MonitorResult:
     performance: dict[str, Any] = field(default_factory=dict)
     skipped: list[dict[str, str]] = field(default_factory=list)
     alerts: list[dict[str, Any]] = field(default_factory=list)
+    retraining: dict[str, Any] | None = None
     html_path: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -102,6 +112,7 @@ def run_monitor(
             )
         result.values = metric_values(result, records)
         result.alerts = _evaluate_alerts(settings, store, result, now)
+        result.retraining = _retrain_if_planned(settings, store, result)
         result.report_id = add_report(
             store,
             deployment=deployment,
@@ -214,7 +225,9 @@ def _analyse(
     if reference is not None:
         features = frame[[c for c in frame.columns if c not in META_COLUMNS]]
         try:
-            drift = detect_drift(reference, features, predictions=frame["prediction"])
+            drift = detect_drift(
+                reference, features, predictions=_numbers_if_all(frame["prediction"])
+            )
         except Iml4eError as exc:
             result.skipped.append({"what": "drift", "reason": str(exc)})
         else:
@@ -261,12 +274,45 @@ def _evaluate_alerts(
     return [_plain(dataclasses.asdict(change)) for change in changes]
 
 
+def _retrain_if_planned(
+    settings: Settings, store: Store, result: MonitorResult
+) -> dict[str, Any] | None:
+    path = retraining_plan_path(settings.home, result.deployment)
+    firing = [
+        a["rule"] for a in result.alerts if a["state"] == "firing" and a["previous"] != "firing"
+    ]
+    if not firing or not path.is_file():
+        return None
+    try:
+        plan = load_retraining_plan(path)
+        reason = retraining_for(plan, firing)
+        if reason is None:
+            return None
+        outcome = run_retraining(settings, plan, reason)
+    except Iml4eError as exc:
+        result.skipped.append({"what": "retraining", "reason": str(exc)})
+        return None
+    detail = _plain(dataclasses.asdict(outcome))
+    add_deployment_event(
+        store, result.deployment, "retrained", actor=RETRAINING_ACTOR, detail=detail
+    )
+    return detail
+
+
 def _write_html(settings: Settings, result: MonitorResult, comparisons: list[Comparison]) -> Path:
     folder = settings.home / "monitoring" / "reports" / _SAFE_NAME.sub("-", result.deployment)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{result.report_id}.html"
     path.write_text(render_report_html(result.as_dict(), comparisons), encoding="utf-8")
     return path
+
+
+def _numbers_if_all(series: pd.Series) -> pd.Series:
+    """JSON predictions (an object column) as numbers when they all are, as the reference's."""
+    try:
+        return pd.to_numeric(series)
+    except (ValueError, TypeError):
+        return series
 
 
 def _at(timestamp: float) -> datetime:

@@ -25,11 +25,13 @@ class DemoCase:
     categorical_features: tuple[str, ...]
     estimator: str
     gate: tuple[Threshold, ...]
-    source: Callable[[int, int], str]
-    """(rows, seed) → the connector source of the training data (fixed data ignores both)."""
+    source: Callable[[int, int, float], str]
+    """(rows, seed, drift) → the connector source of the training data (fixed data ignores
+    them; ``drift`` stands for newer data whose distribution has moved)."""
     traffic: Callable[[int, int, float], pd.DataFrame]
     """(rows, seed, drift) → labelled rows to send to the server."""
-    contract: Callable[[], Any]
+    contract: Callable[..., Any]
+    """(evolved=False) → the data contract; ``evolved`` is the one agreed after drift."""
 
 
 def _credit() -> DemoCase:
@@ -51,9 +53,11 @@ def _credit() -> DemoCase:
         categorical_features=tuple(CATEGORICAL_FEATURES),
         estimator="hist_gradient_boosting",
         gate=(Threshold("roc_auc", ">=", 0.75), Threshold("accuracy", ">=", 0.70)),
-        source=lambda rows, seed: f"builtin:credit?rows={rows}&seed={seed}",
+        source=lambda rows, seed, drift: (
+            f"builtin:credit?rows={rows}&seed={seed}" + (f"&drift={drift}" if drift else "")
+        ),
         traffic=lambda rows, seed, drift: credit_applications(rows, seed=seed, drift=drift),
-        contract=credit_application_schema,
+        contract=lambda evolved=False: credit_application_schema(evolved=evolved),
     )
 
 
@@ -72,11 +76,11 @@ def _wine() -> DemoCase:
         categorical_features=(),
         estimator="logistic_regression",
         gate=(Threshold("accuracy", ">=", 0.85), Threshold("roc_auc", ">=", 0.90)),
-        source=lambda _rows, _seed: "builtin:wine",
+        source=lambda _rows, _seed, _drift: "builtin:wine",
         traffic=lambda rows, seed, drift: resample_with_drift(
             wine(), rows, seed=seed, drift=drift, exclude=[TARGET_COLUMN]
         ),
-        contract=wine_schema,
+        contract=lambda evolved=False: wine_schema(),
     )
 
 

@@ -166,6 +166,9 @@ def run_demo(
                 train_challenger=train_challenger,
                 send=_sender(case, options),
                 on_step=on_step,
+                rows=options.rows,
+                seed=options.seed,
+                drift=options.drift,
             )
         )
         serve_seconds = time.perf_counter() - serve_started
@@ -206,6 +209,8 @@ def _sender(case: DemoCase, options: DemoOptions) -> Callable[[str, str], list[S
         "canary": (options.requests, 3, 0.0),
         "promoted": (max(options.requests // 3, 1), 4, 0.0),
         "rolled-back": (max(options.requests // 3, 1), 5, 0.0),
+        "drifted-live": (options.requests, 6, options.drift),
+        "retrained": (max(options.requests // 3, 1), 7, options.drift),
     }
 
     def send(url: str, batch: str) -> list[SentRequest]:

@@ -1,4 +1,5 @@
-"""The release half of the main job: deploy, canary, promote through the policy, roll back.
+"""The release half of the main job: deploy, canary, promote through the policy, roll back,
+then the monitoring loop (:mod:`iml4e.scenarios.monitoring_loop`).
 
 The deployment is a managed background server (``iml4e deploy``) following the aliases
 ``champion`` and ``challenger`` with a canary split. A second training run (twice the rows, a
@@ -31,6 +32,7 @@ from iml4e.registry import (
 )
 from iml4e.registry.policy import default_policy_path, load_policy
 from iml4e.scenarios.cases import DemoCase
+from iml4e.scenarios.monitoring_loop import LoopSummary, monitor_and_retrain
 from iml4e.scenarios.traffic import SentRequest
 from iml4e.serving.manager import create_deployment, stop_deployment
 from iml4e.store import Store
@@ -68,6 +70,7 @@ class ReleaseSummary:
     rolled_back_to: str | None = None
     served_after_rollback: str | None = None
     server_restarts: int = 0
+    loop: LoopSummary | None = None
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,10 @@ class Release:
     send: Callable[[str, str], list[SentRequest]]
     """(url, batch name) → the requests sent."""
     on_step: Callable[[str, str], None]
+    rows: int = 20_000
+    seed: int = 7
+    drift: float = 0.8
+    """Rows, seed and drift of the newest data the monitoring loop retrains on."""
 
 
 def deploy_and_release(release: Release) -> tuple[ReleaseSummary, list[SentRequest]]:
@@ -120,7 +127,7 @@ def deploy_and_release(release: Release) -> tuple[ReleaseSummary, list[SentReque
         challenger = release.train_challenger()
         summary.challenger_version = challenger
         set_alias(client, name, "challenger", challenger, store=store, actor="demo")
-        _wait_until_served(url, challenger, role="challenger")
+        wait_until_served(url, challenger, role="challenger")
         canary = release.send(url, "canary")
         sent += canary
         summary.canary_answers = dict(Counter(r.model_version or "?" for r in canary))
@@ -143,15 +150,17 @@ def deploy_and_release(release: Release) -> tuple[ReleaseSummary, list[SentReque
         )
         remove_alias(client, name, "challenger", store=store, actor=settings.user)
         on_step("promote", summary.promotion)
-        summary.served_after_promotion = _wait_until_served(url, challenger)
+        summary.served_after_promotion = wait_until_served(url, challenger)
         sent += release.send(url, "promoted")
         on_step("hot-swap", f"server (same pid {pid}) now answers with v{challenger}")
 
         rolled = rollback(client, store, name, actor=settings.user)
         summary.rolled_back_to = rolled.restored_version
-        summary.served_after_rollback = _wait_until_served(url, rolled.restored_version or "")
+        summary.served_after_rollback = wait_until_served(url, rolled.restored_version or "")
         sent += release.send(url, "rolled-back")
         on_step("rollback", f"champion back to v{rolled.restored_version}, served without restart")
+        summary.loop, looped = monitor_and_retrain(release, url, sent)
+        sent += looped
         summary.server_restarts = 0 if _health(url).get("pid", pid) == pid else 1
     finally:
         stop_deployment(settings, name, actor=settings.user)
@@ -171,7 +180,8 @@ def _health(url: str) -> dict:
     return httpx.get(f"{url}/health", timeout=5.0).json()
 
 
-def _wait_until_served(url: str, version: str, *, role: str = "champion") -> str:
+def wait_until_served(url: str, version: str, *, role: str = "champion") -> str:
+    """Wait until the server at ``url`` serves ``version`` as ``role``; returns the version."""
     deadline = time.monotonic() + SWAP_TIMEOUT_S
     while time.monotonic() < deadline:
         served = {s["role"]: s["version"] for s in _health(url).get("served", [])}

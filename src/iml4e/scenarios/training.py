@@ -38,7 +38,9 @@ def collect(source: str) -> pd.DataFrame:
 
 
 @step
-def version_dataset(frame: pd.DataFrame, case: str, source: str) -> DatasetVersionInfo:
+def version_dataset(
+    frame: pd.DataFrame, case: str, source: str, evolved_contract: bool = False
+) -> DatasetVersionInfo:
     """Check the data against the case's contract and register it in the catalog."""
     from iml4e.data.ingest import register_frame
 
@@ -50,7 +52,7 @@ def version_dataset(frame: pd.DataFrame, case: str, source: str) -> DatasetVersi
         frame,
         name=chosen.dataset_name,
         source=source,
-        contract=chosen.contract(),
+        contract=chosen.contract(evolved=evolved_contract),
         target=chosen.target,
     )
     context.record_dataset(dataset, role="output")
@@ -206,11 +208,15 @@ def train_case(
     test_size: float = 0.25,
     gate: list[str] | None = None,
     alias: str = ALIAS,
+    drift: float = 0.0,
+    evolved_contract: bool = False,
 ) -> None:
-    """Train, evaluate and register the model of a training case as ``alias``."""
-    source = demo_case(case).source(rows, seed)
+    """Train, evaluate and register the model of a training case as ``alias``; ``drift``
+    trains on newer data whose distribution has moved (the retraining loop's newest data), which
+    ``evolved_contract`` lets through the contract agreed for it."""
+    source = demo_case(case).source(rows, seed, drift)
     frame = collect(source=source)
-    dataset = version_dataset(frame, case=case, source=source)
+    dataset = version_dataset(frame, case=case, source=source, evolved_contract=evolved_contract)
     split = split_data(frame, case=case, test_size=test_size, seed=seed)
     model = train(split.train, dataset, case=case, seed=seed)
     metrics = evaluate(model, split.test, case=case, gate=gate)
