@@ -31,7 +31,7 @@ def _demo(home: Path, *extra: str, env: dict[str, str] | None = None) -> dict:
 
 
 # reference and drifted, canary, after promotion, after rollback, drifted again, after retraining
-SENT = 60 + 60 + 20 + 20 + 60 + 20
+SENT = 60 + 60 + 20 + 20 + 300 + 20
 
 
 def test_demo_runs_end_to_end_and_again_is_answered_from_the_cache(tmp_path: Path) -> None:
@@ -172,7 +172,8 @@ def test_demo_deploys_canaries_promotes_hot_swaps_and_rolls_back(tmp_path: Path)
 
     # the monitoring loop: labels, drifted traffic, alert, retraining, approval, promotion
     loop = release["loop"]
-    assert loop["labels_recorded"] == 120
+    assert loop["labels_recorded"] == 60 + 300
+    assert loop["baseline_drift_share"] < 0.3
     assert loop["drift_share"] >= 0.3 and "age" in loop["drifted_columns"]
     assert loop["alert"] == "feature-drift firing"
     assert 0.0 <= loop["live_accuracy"] <= 1.0

@@ -1,11 +1,14 @@
 """Drift of live data against a stored reference: one test per column, a dataset verdict.
 
-Which test a column gets (Evidently's defaults), unless ``tests`` names one:
+Which test a column gets (Evidently's defaults, and the same rule for a small window), unless
+``tests`` names one:
 
-- reference with at most 1,000 non-missing values in the column: Kolmogorov-Smirnov (``ks``)
-  for numeric columns, chi-squared (``chisquare``) for categorical ones; drift when the p-value
-  is below the threshold (default 0.05);
-- larger references: normed Wasserstein (``wasserstein``) for numeric columns, Jensen-Shannon
+- reference or current data with at most 1,000 non-missing values in the column:
+  Kolmogorov-Smirnov (``ks``) for numeric columns, chi-squared (``chisquare``) for categorical
+  ones; drift when the p-value is below the threshold (default 0.05). A distance between a
+  few hundred live values and the reference is mostly sampling noise (100 undrifted rows
+  give normed Wasserstein distances of 0.1-0.25), while a test's p-value accounts for it;
+- both larger: normed Wasserstein (``wasserstein``) for numeric columns, Jensen-Shannon
   (``jensenshannon``) for categorical ones; drift when the statistic is at least the threshold
   (default 0.1);
 - ``psi`` (either kind) on request: drift when the index is at least the threshold (default 0.1).
@@ -104,9 +107,10 @@ class DriftReport:
     n_current: int = 0
 
 
-def choose_test(column: ColumnReference) -> DriftTest:
-    """The default test of a reference column (the rule in this module's docstring)."""
-    small = column.n <= SMALL_REFERENCE
+def choose_test(column: ColumnReference, n_current: int | None = None) -> DriftTest:
+    """The default test of a reference column against ``n_current`` live values (the rule in
+    this module's docstring)."""
+    small = column.n <= SMALL_REFERENCE or (n_current is not None and n_current <= SMALL_REFERENCE)
     if column.kind == "numeric":
         return "ks" if small else "wasserstein"
     return "chisquare" if small else "jensenshannon"
@@ -192,7 +196,7 @@ def column_drift(
         return exc.message
     if value_type != reference.value_type:
         return f"{value_type} values where the reference has {reference.value_type} values"
-    test = test or choose_test(reference)
+    test = test or choose_test(reference, int(current.notna().sum()))
     threshold = DEFAULT_THRESHOLDS[test] if threshold is None else threshold
     if reference.kind == "numeric":
         measured = _numeric_statistic(reference, current, test)

@@ -32,6 +32,9 @@ from iml4e.store import open_store
 from iml4e.tracking import connect_tracking, ensure_experiment, log_run_data
 
 
+DRIFTED_WINDOW_ROWS = 300
+
+
 @dataclass(frozen=True)
 class DemoOptions:
     """Knobs of the main job; ``gate=None`` uses the case's own thresholds."""
@@ -209,7 +212,8 @@ def _sender(case: DemoCase, options: DemoOptions) -> Callable[[str, str], list[S
         "canary": (options.requests, 3, 0.0),
         "promoted": (max(options.requests // 3, 1), 4, 0.0),
         "rolled-back": (max(options.requests // 3, 1), 5, 0.0),
-        "drifted-live": (options.requests, 6, options.drift),
+        # enough rows for the drift tests to see a moved population in one window
+        "drifted-live": (max(options.requests, DRIFTED_WINDOW_ROWS), 6, options.drift),
         "retrained": (max(options.requests // 3, 1), 7, options.drift),
     }
 

@@ -51,6 +51,8 @@ class LoopSummary:
     """What the monitoring loop did, as observed."""
 
     labels_recorded: int = 0
+    baseline_drift_share: float | None = None
+    """Drift share of the normal traffic before the drifted requests."""
     live_accuracy: float | None = None
     """Accuracy of the drifted window's answers against the labels posted for them."""
     report_id: int | None = None
@@ -88,6 +90,15 @@ def monitor_and_retrain(
             seed=release.seed + 100,
             drift=release.drift,
         ),
+    )
+    normal = sum(1 for r in sent if r.batch in ("canary", "promoted", "rolled-back"))
+    baseline = run_monitor(settings, name, window=Window(rows=max(normal, 1)))
+    summary.baseline_drift_share = baseline.values.get("drift.share")
+    on_step(
+        "monitor",
+        f"report {baseline.report_id}: the last {normal} normal requests, drift share "
+        f"{summary.baseline_drift_share}; alerts: "
+        + (", ".join(f"{a['rule']} {a['state']}" for a in baseline.alerts) or "quiet"),
     )
     drifted = release.send(url, "drifted-live")
     labelled = [
