@@ -157,7 +157,7 @@ def test_demo_deploys_canaries_promotes_hot_swaps_and_rolls_back(tmp_path: Path)
         ]
     by_batch: dict[str, Counter[tuple[str, str]]] = {}
     for record in records:
-        batch = record.request_id.rsplit("-", 1)[0]
+        batch = record.request_id.split(".", 1)[1].rsplit("-", 1)[0]  # RUN.BATCH-ROW
         by_batch.setdefault(batch, Counter())[(record.role, record.model_version)] += 1
     # the canary split is in the log: the challenger's share answered by version 2
     assert by_batch["canary"] == {("champion", "1"): canary["1"], ("challenger", "2"): canary["2"]}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import statistics
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -30,7 +31,6 @@ from iml4e.scenarios.training import ALIAS, train_case
 from iml4e.serving import InferenceRecord, read_inference_log
 from iml4e.store import open_store
 from iml4e.tracking import connect_tracking, ensure_experiment, log_run_data
-
 
 DRIFTED_WINDOW_ROWS = 300
 
@@ -217,6 +217,8 @@ def _sender(case: DemoCase, options: DemoOptions) -> Callable[[str, str], list[S
         "retrained": (max(options.requests // 3, 1), 7, options.drift),
     }
 
+    run = uuid.uuid4().hex[:8]  # request ids of one demo run never meet another run's labels
+
     def send(url: str, batch: str) -> list[SentRequest]:
         rows, seed_offset, drift = batches[batch]
         frame = case.traffic(rows, options.seed + seed_offset, drift)
@@ -228,6 +230,7 @@ def _sender(case: DemoCase, options: DemoOptions) -> Callable[[str, str], list[S
             frame.drop(columns=[case.target]),
             frame[case.target].tolist(),
             batch=batch,
+            id_prefix=run,
         )
 
     return send

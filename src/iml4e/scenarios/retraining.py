@@ -27,7 +27,7 @@ from iml4e.scenarios.cases import demo_case
 from iml4e.scenarios.training import train_case
 from iml4e.serving.deployments import get_deployment
 from iml4e.store import open_store
-from iml4e.tracking import connect_tracking
+from iml4e.tracking import activate_tracking, connect_tracking
 
 
 def retrain_case(
@@ -79,6 +79,7 @@ def retrain_case(
         if champion is None or champion == challenger:
             outcome.decision = "nothing to compare with: no other champion"
             return outcome
+        activate_tracking(settings)  # a cached run set nothing up in this process
         champion_model = mlflow.sklearn.load_model(f"models:/{name}/{champion}")
         outcome.champion_metrics = _metrics(champion_model, features, target)
         head_to_head = HeadToHead(

@@ -35,8 +35,10 @@ def send_rows(
     *,
     batch: str,
     concurrency: int = 8,
+    id_prefix: str = "",
 ) -> list[SentRequest]:
-    """Send each row of ``frame`` as its own request, cycling through the protocols."""
+    """Send each row of ``frame`` as its own request, cycling through the protocols; request
+    ids are ``<id_prefix>.<batch>-<row>`` (``<batch>-<row>`` without a prefix)."""
     rows = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
     columns = list(frame.columns)
 
@@ -53,7 +55,7 @@ def send_rows(
             body = {"instances": [row]}
         else:
             body = {protocol: [row]}
-        request_id = f"{batch}-{index}"
+        request_id = f"{id_prefix}.{batch}-{index}" if id_prefix else f"{batch}-{index}"
         response = client.post(
             url, json=body, headers={"x-request-id": request_id, "x-iml4e-caller": "iml4e-demo"}
         )
