@@ -142,23 +142,25 @@ def deploy_and_release(release: Release) -> tuple[ReleaseSummary, list[SentReque
             result = promote(client, store, name, challenger, policy=policy, actor=settings.user)
         except PromotionRejected as exc:
             summary.promotion = f"rejected: {exc.message}"
+            remove_alias(client, name, "challenger", store=store, actor=settings.user)
             on_step("promote", summary.promotion)
-            return summary, sent
-        summary.promotion = (
-            f"v{challenger} promoted over v{result.previous_version} "
-            f"({'; '.join(f'{c.name}: {c.detail}' for c in result.evaluation.checks)})"
-        )
-        remove_alias(client, name, "challenger", store=store, actor=settings.user)
-        on_step("promote", summary.promotion)
-        summary.served_after_promotion = wait_until_served(url, challenger)
-        sent += release.send(url, "promoted")
-        on_step("hot-swap", f"server (same pid {pid}) now answers with v{challenger}")
-
-        rolled = rollback(client, store, name, actor=settings.user)
-        summary.rolled_back_to = rolled.restored_version
-        summary.served_after_rollback = wait_until_served(url, rolled.restored_version or "")
-        sent += release.send(url, "rolled-back")
-        on_step("rollback", f"champion back to v{rolled.restored_version}, served without restart")
+        else:
+            summary.promotion = (
+                f"v{challenger} promoted over v{result.previous_version} "
+                f"({'; '.join(f'{c.name}: {c.detail}' for c in result.evaluation.checks)})"
+            )
+            remove_alias(client, name, "challenger", store=store, actor=settings.user)
+            on_step("promote", summary.promotion)
+            summary.served_after_promotion = wait_until_served(url, challenger)
+            sent += release.send(url, "promoted")
+            on_step("hot-swap", f"server (same pid {pid}) now answers with v{challenger}")
+            rolled = rollback(client, store, name, actor=settings.user)
+            summary.rolled_back_to = rolled.restored_version
+            summary.served_after_rollback = wait_until_served(url, rolled.restored_version or "")
+            sent += release.send(url, "rolled-back")
+            on_step(
+                "rollback", f"champion back to v{rolled.restored_version}, served without restart"
+            )
         summary.loop, looped = monitor_and_retrain(release, url, sent)
         sent += looped
         summary.server_restarts = 0 if _health(url).get("pid", pid) == pid else 1
