@@ -70,3 +70,38 @@ def test_mlflow_proxy_says_when_mlflow_is_not_reachable(
 
     assert response.status_code == 502
     assert f"127.0.0.1:{settings.mlflow_port}" in response.json()["detail"]
+
+
+def test_metrics_export_each_deployments_newest_monitoring_values(
+    client: TestClient, settings: Settings
+) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from iml4e.monitoring.reports import add_report
+
+    with open_store(settings) as store:
+        for share in (0.1, 0.4):  # the newer report wins
+            add_report(
+                store,
+                deployment="credit",
+                window_start=None,
+                window_end=None,
+                n_rows=10,
+                model_versions=["1"],
+                drift={"drift_share": share},
+                quality={},
+                performance={},
+                metrics={"drift.share": share, "rows": 10.0},
+                skipped=[],
+            )
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    values = {
+        (sample.name, sample.labels.get("metric")): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+        if sample.labels.get("deployment") == "credit"
+    }
+    assert values[("iml4e_monitor_value", "drift.share")] == 0.4
+    assert values[("iml4e_monitor_value", "rows")] == 10.0

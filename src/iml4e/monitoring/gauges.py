@@ -13,7 +13,9 @@ from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 
-from iml4e.monitoring.alerts import FIRING, AlertState
+from iml4e.monitoring.alerts import FIRING, AlertState, alert_states
+from iml4e.monitoring.reports import latest_reports
+from iml4e.store import Store
 
 LABEL_UNSAFE = re.compile(r"[^A-Za-z0-9_.:\-]")
 
@@ -90,3 +92,15 @@ class MonitorGauges:
     def exposition(self) -> bytes:
         """The gauges in the Prometheus text exposition format."""
         return generate_latest(self.registry)
+
+
+def monitoring_exposition(store: Store) -> bytes:
+    """The newest monitoring values of every deployment and its alert states, as Prometheus
+    text (what the platform server serves at ``/metrics``)."""
+    gauges = MonitorGauges()
+    for report in latest_reports(store):
+        states = alert_states(store, report.deployment)
+        gauges.update(
+            report.deployment, report.metrics, states, at=report.created_at.replace(tzinfo=UTC)
+        )
+    return gauges.exposition()

@@ -13,12 +13,14 @@ from html import escape
 
 import httpx
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from iml4e import __version__
 from iml4e.config import Settings
+from iml4e.monitoring.gauges import monitoring_exposition
 from iml4e.server.health import database_status, mlflow_is_ready
 from iml4e.server.mlflow_proxy import MLFLOW_PREFIX, PROXY_TIMEOUT, add_mlflow_proxy
 from iml4e.server.mlflow_ui import mlflow_ui_url
@@ -87,6 +89,13 @@ def create_platform_app(settings: Settings) -> FastAPI:
             ),
         )
         return JSONResponse(report.model_dump(), status_code=200 if database == "ok" else 503)
+
+    @app.get("/metrics", response_class=PlainTextResponse)
+    async def metrics() -> Response:
+        """Prometheus text: every deployment's newest monitoring values
+        (``iml4e_monitor_value``) and alert states (``iml4e_alert_firing``)."""
+        body = await run_in_threadpool(monitoring_exposition, resources.store)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def index() -> HTMLResponse:
