@@ -34,7 +34,6 @@ import gc
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -45,6 +44,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _memory import current_rss_mb, peak_rss_mb, reset_peak_rss  # benchmarks/_memory.py
 
 SEED = 20261127
 TARGET_SECONDS = 3.0
@@ -126,12 +126,12 @@ def measure_here(contender: str, rows: int, reference_rows: int) -> Run:
     else:
         check = prepare_evidently(reference)
     gc.collect()
-    frame_rss = _current_rss_mb()
-    reset = _reset_peak_rss()
+    frame_rss = current_rss_mb()
+    reset = reset_peak_rss()
     start = time.perf_counter()
     drifted = check(current)
     seconds = time.perf_counter() - start
-    return Run(contender, rows, seconds, frame_rss, _peak_rss_mb(), reset, sorted(drifted))
+    return Run(contender, rows, seconds, frame_rss, peak_rss_mb(), reset, sorted(drifted))
 
 
 def prepare_iml4e(reference: pd.DataFrame):  # type: ignore[no-untyped-def]
@@ -212,28 +212,6 @@ def measure_in_child(contender: str, rows: int, reference_rows: int, python: str
     command += ["--reference-rows", str(reference_rows)]
     result = subprocess.run(command, check=True, capture_output=True, text=True)
     return Run(**json.loads(result.stdout.strip().splitlines()[-1]))
-
-
-def _current_rss_mb() -> float:
-    try:
-        pages = int(Path("/proc/self/statm").read_text().split()[1])
-    except OSError:  # not Linux: the peak so far is the best figure there is
-        return _peak_rss_mb()
-    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
-def _reset_peak_rss() -> bool:
-    """Reset this process's peak RSS to its current RSS (Linux 4.0+); False if not possible."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        return False
-    return True
-
-
-def _peak_rss_mb() -> float:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (2**20 if sys.platform == "darwin" else 2**10)
 
 
 # --- reporting --------------------------------------------------------------------------------

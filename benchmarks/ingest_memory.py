@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import shutil
 import subprocess
 import sys
@@ -32,6 +31,8 @@ import time
 from dataclasses import asdict, dataclass
 from importlib.metadata import version
 from pathlib import Path
+
+from _memory import peak_rss_mb  # benchmarks/_memory.py
 
 MODES = ("connector chunks", "pandas chunks", "connector read", "pandas read")
 # Each mode's baseline: the tool a user would otherwise pick for the same job.
@@ -168,7 +169,7 @@ def measure(mode: str, path: Path, chunk_rows: int) -> Measurement:
 
     if mode.startswith("connector"):
         from iml4e.data.connectors import open_source
-    import_rss = _peak_rss_mb()
+    import_rss = peak_rss_mb()
     started = time.perf_counter()
     rows = columns = chunks = 0
     if mode == "connector chunks":
@@ -187,7 +188,7 @@ def measure(mode: str, path: Path, chunk_rows: int) -> Measurement:
     else:
         raise SystemExit(f"unknown mode {mode!r}; known: {', '.join(MODES)}")
     seconds = time.perf_counter() - started
-    return Measurement(mode, seconds, _peak_rss_mb(), import_rss, rows, columns, chunks)
+    return Measurement(mode, seconds, peak_rss_mb(), import_rss, rows, columns, chunks)
 
 
 def ratios(results: list[Measurement]) -> dict[str, dict[str, float]]:
@@ -230,11 +231,6 @@ def environment() -> dict[str, str]:
         "machine": platform.machine(),
         "cpus": str(os.cpu_count()),
     }
-
-
-def _peak_rss_mb() -> float:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
 if __name__ == "__main__":

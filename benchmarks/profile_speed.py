@@ -26,7 +26,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -37,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _memory import current_rss_mb, peak_rss_mb, reset_peak_rss  # benchmarks/_memory.py
 
 SEED = 20240611
 TARGET_SECONDS = 10.0
@@ -153,41 +153,18 @@ def measure_here(side: str, rows: int) -> Run:
     if side == "profile":
         import iml4e.data.profile  # noqa: F401  (imported before the clock, like pandas)
     frame = build_frame(rows)
-    frame_rss = _current_rss_mb()
-    reset = _reset_peak_rss()
+    frame_rss = current_rss_mb()
+    reset = reset_peak_rss()
     start = time.perf_counter()
     (run_profile if side == "profile" else run_baseline)(frame)
     seconds = time.perf_counter() - start
-    return Run(side, seconds, frame_rss, _peak_rss_mb(), reset)
+    return Run(side, seconds, frame_rss, peak_rss_mb(), reset)
 
 
 def measure_in_child(side: str, rows: int) -> Run:
     command = [sys.executable, __file__, "--child", side, "--rows", str(rows)]
     result = subprocess.run(command, check=True, capture_output=True, text=True)
     return Run(**json.loads(result.stdout.strip().splitlines()[-1]))
-
-
-def _current_rss_mb() -> float:
-    try:
-        pages = int(Path("/proc/self/statm").read_text().split()[1])
-    except OSError:  # not Linux: the peak so far is the best figure there is
-        return _peak_rss_mb()
-    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
-def _reset_peak_rss() -> bool:
-    """Reset this process's peak RSS to its current RSS (Linux 4.0+); False if not possible."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        return False
-    return True
-
-
-def _peak_rss_mb() -> float:
-    # ru_maxrss is in KiB on Linux, bytes on macOS
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (2**20 if sys.platform == "darwin" else 2**10)
 
 
 # --- reporting --------------------------------------------------------------------------------
