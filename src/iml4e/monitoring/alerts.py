@@ -168,13 +168,9 @@ def _evaluate_rule(
     event = AlertEvent(alert=alert, state=state, value=value, detail=detail, created_at=now)
     session.add(event)
     session.flush()
-    return AlertChange(
-        deployment=deployment,
-        rule=rule.name,
-        metric=rule.metric,
-        op=rule.op,
-        threshold=rule.threshold,
-        severity=rule.severity,
+    return _change(
+        deployment,
+        rule,
         previous=previous,
         state=state,
         value=value,
@@ -217,6 +213,19 @@ def _skipped(session: Session, deployment: str, rule: AlertRule, now: datetime) 
         select(Alert).where(Alert.deployment == deployment, Alert.rule == rule.name)
     ).one_or_none()
     state = alert.state if alert is not None else OK
+    return _change(deployment, rule, previous=state, state=state, value=None, at=now, skipped=True)
+
+
+def _change(
+    deployment: str,
+    rule: AlertRule,
+    *,
+    previous: str,
+    state: str,
+    value: float | None,
+    at: datetime,
+    **extra: Any,
+) -> AlertChange:
     return AlertChange(
         deployment=deployment,
         rule=rule.name,
@@ -224,11 +233,11 @@ def _skipped(session: Session, deployment: str, rule: AlertRule, now: datetime) 
         op=rule.op,
         threshold=rule.threshold,
         severity=rule.severity,
-        previous=state,
+        previous=previous,
         state=state,
-        value=None,
-        at=now,
-        skipped=True,
+        value=value,
+        at=at,
+        **extra,
     )
 
 
