@@ -1,0 +1,1 @@
+"""The compliance room: EU AI Act classification, controls, evidence, gates and documents."""
