@@ -17,6 +17,7 @@ from iml4e.errors import BadInput
 from iml4e.monitoring.alert_rules import alert_rules_path, load_alert_rules
 from iml4e.monitoring.alerts import evaluate_alerts
 from iml4e.monitoring.errors import AlertRulesInvalid
+from iml4e.serving.deployments import record_deployment
 from iml4e.store import open_store
 
 RULES = """\
@@ -53,6 +54,11 @@ def home(tmp_path: Path) -> Path:
         path = alert_rules_path(home, deployment)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(RULES.format(deployment=deployment))
+    settings = load_settings({"home": str(home)}, environ={}, cwd=home).settings
+    with open_store(settings) as store:
+        record_deployment(
+            store, "credit-default", model_name="m", model_version="1", url=None, actor="t"
+        )
     return home
 
 
@@ -65,6 +71,12 @@ def _fire(home: Path, tmp_path: Path) -> None:
     rules = load_alert_rules(alert_rules_path(home, "credit-default"))
     with open_store(settings) as store:
         evaluate_alerts(store, rules, {"drift.share": 0.5})
+
+
+def test_alerts_of_an_unknown_deployment_are_refused(home: Path) -> None:
+    unknown = _invoke(home, "alerts", "nope")
+    assert isinstance(unknown.exception, BadInput)  # exit 2 at iml4e's edge
+    assert unknown.exception.where == "nope"
 
 
 def test_alerts_history_and_ack(home: Path, tmp_path: Path) -> None:

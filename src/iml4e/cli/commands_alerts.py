@@ -47,8 +47,10 @@ def alerts_command(
 ) -> None:
     """Show the current state of every alert rule of DEPLOYMENT."""
     from iml4e.monitoring.alerts import alert_states
+    from iml4e.serving.deployments import get_deployment
 
     with _store(ctx) as (_, store):
+        get_deployment(store, deployment)  # an unknown name is an error, not an empty table
         states = alert_states(store, deployment)
     if json_output:
         print_json([asdict(state) for state in states])
