@@ -76,7 +76,7 @@ def _fire(home: Path, tmp_path: Path) -> None:
 def test_alerts_of_an_unknown_deployment_are_refused(home: Path) -> None:
     unknown = _invoke(home, "alerts", "nope")
     assert isinstance(unknown.exception, BadInput)  # exit 2 at iml4e's edge
-    assert unknown.exception.where == "nope"
+    assert unknown.exception.where == "deployment 'nope'"
 
 
 def test_alerts_history_and_ack(home: Path, tmp_path: Path) -> None:
