@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from iml4e.compliance.calendar import (
+from iml4e.compliance.legal_calendar import (
     IN_FORCE,
     IN_FORCE_UNLESS_AMENDED,
     load_calendar,
