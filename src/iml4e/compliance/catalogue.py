@@ -13,9 +13,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
+from iml4e.compliance.data_files import error_where, parse_yaml
 from iml4e.compliance.errors import CatalogueInvalid
 
 ControlType = Literal["automatic", "semi-automatic", "attestation"]
@@ -153,21 +153,6 @@ class ControlCatalogue(BaseModel):
         return {name: unit for control in self.controls for name, unit in control.limits.items()}
 
 
-def _where(source: str, error: dict[str, Any], raw: Any) -> str:
-    """Name the file and key of a validation error, using the control id where there is one."""
-    location = list(error["loc"])
-    parts: list[str] = []
-    if len(location) >= 2 and location[0] == "controls" and isinstance(location[1], int):
-        controls = raw.get("controls") if isinstance(raw, dict) else None
-        index = location[1]
-        control = controls[index] if isinstance(controls, list) and index < len(controls) else {}
-        control_id = control.get("id") if isinstance(control, dict) else None
-        parts.append(f"controls[{control_id or index}]")
-        location = location[2:]
-    parts.extend(str(part) for part in location)
-    return f"{source}: {'.'.join(parts)}" if parts else source
-
-
 def load_catalogue(path: Path | None = None) -> ControlCatalogue:
     """Load and validate a control catalogue; the shipped one when ``path`` is ``None``.
 
@@ -181,13 +166,13 @@ def load_catalogue(path: Path | None = None) -> ControlCatalogue:
             source, text = str(path), path.read_text(encoding="utf-8")
         except OSError as error:
             raise CatalogueInvalid(f"cannot read: {error}", where=str(path)) from error
-    raw = _parse_yaml(text, source)
+    raw = parse_yaml(text, source)
     _check_unique_ids(raw, source)
     try:
         return ControlCatalogue.model_validate(raw)
     except ValidationError as error:
         first = error.errors()[0]
-        raise CatalogueInvalid(first["msg"], where=_where(source, dict(first), raw)) from error
+        raise CatalogueInvalid(first["msg"], where=error_where(source, dict(first), raw)) from error
 
 
 def _check_unique_ids(raw: Any, source: str) -> None:
@@ -202,13 +187,3 @@ def _check_unique_ids(raw: Any, source: str) -> None:
             )
         if isinstance(control_id, str):
             seen.add(control_id)
-
-
-def _parse_yaml(text: str, source: str) -> Any:
-    """Parse YAML text, reporting the line of a syntax error."""
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}" if mark is not None else source
-        raise CatalogueInvalid(f"not valid YAML: {error}", where=where) from error

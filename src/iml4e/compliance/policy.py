@@ -14,7 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, StrictFloat, StrictInt, ValidationError
 
-from iml4e.compliance.catalogue import ControlCatalogue, Tier, _parse_yaml, _where
+from iml4e.compliance.catalogue import ControlCatalogue, Tier
+from iml4e.compliance.data_files import error_where, parse_yaml
 from iml4e.compliance.errors import CatalogueInvalid
 
 POLICY_TEMPLATE = "policy_template.yaml"
@@ -63,13 +64,13 @@ def load_compliance_policy(path: Path, catalogue: ControlCatalogue) -> Complianc
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise CatalogueInvalid(f"cannot read: {error}", where=source) from error
-    raw = _parse_yaml(text, source)
+    raw = parse_yaml(text, source)
     _check_limits_are_numbers(raw, source)
     try:
         policy = CompliancePolicy.model_validate(raw)
     except ValidationError as error:
         first = error.errors()[0]
-        raise CatalogueInvalid(first["msg"], where=_where(source, dict(first), raw)) from error
+        raise CatalogueInvalid(first["msg"], where=error_where(source, dict(first), raw)) from error
     _check_sign_off(policy, source)
     if policy.catalogue_version != catalogue.version:
         raise CatalogueInvalid(
