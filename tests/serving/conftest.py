@@ -89,6 +89,15 @@ def second_version(registered_model: RegisteredModel) -> str:
     return register_tiny_version(registered_model.settings, "hist_gradient_boosting", "challenger")
 
 
+@pytest.fixture
+def expected(registered_model: RegisteredModel, rows: pd.DataFrame) -> list:
+    """What MLflow's own pyfunc predicts for the test module's ``rows``."""
+    import mlflow.pyfunc
+
+    uri = f"models:/{registered_model.name}/{registered_model.version}"
+    return mlflow.pyfunc.load_model(uri).predict(rows).tolist()
+
+
 @contextmanager
 def serve_champion(
     registered_model: RegisteredModel, deployment: str

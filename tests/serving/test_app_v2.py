@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-import mlflow.pyfunc
 import orjson
 import pandas as pd
 import psutil
@@ -35,12 +34,6 @@ def served(registered_model: RegisteredModel) -> Iterator[tuple[TestClient, Stor
 @pytest.fixture
 def rows(registered_model: RegisteredModel) -> pd.DataFrame:
     return registered_model.frame.drop(columns=["label"]).head(5)
-
-
-@pytest.fixture
-def expected(registered_model: RegisteredModel, rows: pd.DataFrame) -> list:
-    uri = f"models:/{registered_model.name}/{registered_model.version}"
-    return mlflow.pyfunc.load_model(uri).predict(rows).tolist()
 
 
 def column_tensors(rows: pd.DataFrame) -> list[dict]:

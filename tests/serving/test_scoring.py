@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
-import mlflow.pyfunc
 import pandas as pd
 import pytest
 from starlette.testclient import TestClient
@@ -27,12 +26,6 @@ def served(registered_model: RegisteredModel) -> Iterator[tuple[TestClient, Stor
 @pytest.fixture
 def rows(registered_model: RegisteredModel) -> pd.DataFrame:
     return registered_model.frame.drop(columns=["label"]).head(24)
-
-
-@pytest.fixture
-def expected(registered_model: RegisteredModel, rows: pd.DataFrame) -> list:
-    uri = f"models:/{registered_model.name}/{registered_model.version}"
-    return mlflow.pyfunc.load_model(uri).predict(rows).tolist()
 
 
 def test_concurrent_requests_answer_like_the_pyfunc_model_and_are_logged(

@@ -136,10 +136,15 @@ class MonitorScheduler:
             return ScheduledOutcome(
                 deployment, at, False, detail=f"timed out after {RUN_TIMEOUT_S:.0f}s"
             )
+        except OSError as exc:  # the interpreter could not be started
+            return ScheduledOutcome(deployment, at, False, detail=str(exc))
         if done.returncode != 0:
             reason = (done.stderr.strip().splitlines() or [f"exit code {done.returncode}"])[-1]
             return ScheduledOutcome(deployment, at, False, detail=reason)
-        report = json.loads(done.stdout)
+        try:
+            report = json.loads(done.stdout)
+        except ValueError:  # one deployment's odd output must not cost the round
+            return ScheduledOutcome(deployment, at, False, detail="the run printed no JSON report")
         took = time.monotonic() - started
         return ScheduledOutcome(
             deployment, at, True, report_id=report.get("report_id"), detail=f"{took:.1f}s"
