@@ -13,3 +13,27 @@ class QuestionnaireIncomplete(BadInput, ComplianceError):
 
 class CatalogueInvalid(BadInput, ComplianceError):
     """A control catalogue or policy file that cannot be used; ``where`` names file and key."""
+
+
+class UnknownSystem(BadInput, ComplianceError):
+    """No AI system of that name is registered; ``where`` is the name."""
+
+
+class UnknownControl(BadInput, ComplianceError):
+    """No control of that id in the catalogue; ``where`` is the id."""
+
+
+class AttestationInvalid(BadInput, ComplianceError):
+    """An attestation that cannot be recorded (unknown version, empty statement, …)."""
+
+
+class UnknownIncident(BadInput, ComplianceError):
+    """No incident of that id; ``where`` is the id."""
+
+
+class IncidentInvalid(BadInput, ComplianceError):
+    """An incident that cannot be opened or changed (unknown deployment, bad severity, …)."""
+
+
+class EvidenceMissing(ComplianceError):
+    """Evidence a control needs could not be collected; ``where`` names the evidence key."""

@@ -351,3 +351,119 @@ class AlertEvent(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     alert: Mapped[Alert] = relationship(back_populates="events")
+
+
+# --- compliance room --------------------------------------------------------------------------
+
+
+class AISystem(Base):
+    """An AI system (a use case that owns models), its classification and its system file."""
+
+    __tablename__ = "iml4e_ai_system"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    intended_purpose: Mapped[str] = mapped_column(Text)
+    provider: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(20))
+    tier: Mapped[str] = mapped_column(String(20))
+    models: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    classification: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    policy: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ComplianceAssessment(Base):
+    """One assessment of a model version of a system: what it rested on and when it went stale."""
+
+    __tablename__ = "iml4e_assessment"
+    __table_args__ = (
+        Index("ix_iml4e_assessment_system_model", "system", "model_name", "model_version"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    system: Mapped[str] = mapped_column(String(200))
+    model_name: Mapped[str] = mapped_column(String(200))
+    model_version: Mapped[str] = mapped_column(String(32))
+    deployment: Mapped[str | None] = mapped_column(String(200))
+    catalogue_version: Mapped[str] = mapped_column(String(40))
+    basis: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    actor: Mapped[str] = mapped_column(String(200))
+    duration_s: Mapped[float] = mapped_column(Float, default=0.0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    results: Mapped[list[ControlResult]] = relationship(
+        back_populates="assessment", order_by="ControlResult.id"
+    )
+
+
+class ControlResult(Base):
+    """The result of one control in one assessment, with the evidence it read."""
+
+    __tablename__ = "iml4e_control_result"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("iml4e_assessment.id"), index=True)
+    control_id: Mapped[str] = mapped_column(String(80))
+    status: Mapped[str] = mapped_column(String(20))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    taken_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    assessment: Mapped[ComplianceAssessment] = relationship(back_populates="results")
+
+
+class Attestation(Base):
+    """A person's signed statement for a control, covering one model version or all of them."""
+
+    __tablename__ = "iml4e_attestation"
+    __table_args__ = (Index("ix_iml4e_attestation_system_control", "system", "control_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    system: Mapped[str] = mapped_column(String(200))
+    control_id: Mapped[str] = mapped_column(String(80))
+    model_name: Mapped[str | None] = mapped_column(String(200))
+    model_version: Mapped[str | None] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(200))
+    statement: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Incident(Base):
+    """A serious incident (Art. 73) against a deployment, with its reporting clock."""
+
+    __tablename__ = "iml4e_incident"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    system: Mapped[str] = mapped_column(String(200), index=True)
+    deployment: Mapped[str] = mapped_column(String(200))
+    model_version: Mapped[str | None] = mapped_column(String(32))
+    severity: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    opened_by: Mapped[str] = mapped_column(String(200))
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    due_at: Mapped[datetime]
+    reported_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    freeze_override: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class ComplianceDocument(Base):
+    """A generated document (Annex IV, instructions for use, …) kept with its hash (Art. 18)."""
+
+    __tablename__ = "iml4e_compliance_document"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    system: Mapped[str] = mapped_column(String(200), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    model_name: Mapped[str | None] = mapped_column(String(200))
+    model_version: Mapped[str | None] = mapped_column(String(32))
+    format: Mapped[str] = mapped_column(String(10))
+    path: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    facts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    actor: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

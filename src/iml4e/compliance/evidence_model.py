@@ -1,0 +1,254 @@
+"""Evidence about a model version: registry, tracking, lineage, data, and the room's own tests.
+
+Everything here is read through the other rooms' Python APIs (registry, pipelines, data,
+tracking); the fairness, robustness and data tests are run by this room on the version's own
+training and test rows, found in its lineage.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from iml4e.compliance.data_checks import AccuracyInterval, accuracy_interval
+from iml4e.compliance.errors import ComplianceError
+from iml4e.compliance.fairness import FairnessResult, SensitiveFeature, sensitive_groups
+from iml4e.compliance.model_files import ModelFileScan
+from iml4e.compliance.robustness import RobustnessResult
+from iml4e.compliance.systems import SystemData
+from iml4e.errors import Iml4eError
+from iml4e.registry.events import RegistryChange
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+    from iml4e.config import Settings
+    from iml4e.registry.promotion import VersionDetail
+    from iml4e.registry.provenance import VersionLineage
+    from iml4e.store import Store
+
+
+@dataclass(frozen=True)
+class DatasetCheck:
+    """A dataset version of the lineage and whether its snapshot still has its content hash."""
+
+    name: str
+    version: int
+    content_hash: str
+    rows: int | None
+    snapshot_matches: bool | None
+    """None when the snapshot could not be read (``problem`` says why)."""
+    newest_version: int
+    problem: str | None = None
+
+
+@dataclass
+class ModelEvidence:
+    """What the platform knows about one model version, gathered once per assessment."""
+
+    detail: VersionDetail
+    events: list[RegistryChange]
+    lineage: VersionLineage | None
+    run_started_at: datetime | None
+    datasets: list[DatasetCheck] = field(default_factory=list)
+    train: pd.DataFrame | None = None
+    test: pd.DataFrame | None = None
+    predictions: Any = None
+    accuracy: AccuracyInterval | None = None
+    fairness: list[FairnessResult] | None = None
+    robustness: RobustnessResult | None = None
+    scan: ModelFileScan | None = None
+    problems: dict[str, str] = field(default_factory=dict)
+    """Evidence key → why that evidence could not be gathered."""
+
+    @property
+    def registered_by(self) -> str | None:
+        """Who registered the version (from the ``registered`` registry event)."""
+        for event in self.events:
+            if event.kind == "registered":
+                return event.actor
+        return None
+
+    @property
+    def approvals(self) -> list[RegistryChange]:
+        """The version's approval events, in order."""
+        return [event for event in self.events if event.kind == "approved"]
+
+    def groups(self, frame: pd.DataFrame, data: SystemData) -> dict[str, pd.Series]:
+        """The sensitive groups of each row of ``frame``."""
+        return {
+            spec.column: sensitive_groups(frame, SensitiveFeature(spec.column, spec.bins))
+            for spec in data.sensitive_features
+        }
+
+
+def gather_model_evidence(
+    settings: Settings,
+    store: Store,
+    client: MlflowClient,
+    name: str,
+    version: str,
+    data: SystemData | None,
+) -> ModelEvidence:
+    """Collect the registry, lineage and data evidence of ``name`` version ``version`` and run
+    the accuracy, fairness, robustness and model-file tests on it."""
+    from iml4e.registry.events import registry_events
+    from iml4e.registry.promotion import model_version
+    from iml4e.registry.provenance import version_lineage
+
+    detail = model_version(client, store, name, version)
+    evidence = ModelEvidence(
+        detail=detail,
+        events=registry_events(store, name, version=str(version)),
+        lineage=version_lineage(store, name, str(version)),
+        run_started_at=_run_started_at(client, detail.run_id),
+    )
+    if evidence.lineage is None:
+        evidence.problems["lineage"] = "no pipeline step recorded this version"
+    else:
+        evidence.datasets = _check_datasets(store, evidence.lineage)
+    if data is None:
+        evidence.problems["test_rows"] = "the system file has no data section"
+    elif evidence.lineage is not None:
+        _find_rows(settings, store, evidence, data)
+    _scan_and_test(settings, evidence, name, version, data)
+    return evidence
+
+
+def _run_started_at(client: MlflowClient, run_id: str | None) -> datetime | None:
+    if not run_id:
+        return None
+    from mlflow.exceptions import MlflowException
+
+    try:
+        started_ms = client.get_run(run_id).info.start_time
+    except MlflowException:
+        return None
+    return datetime.fromtimestamp(started_ms / 1000, UTC).replace(tzinfo=None)
+
+
+def _check_datasets(store: Store, lineage: VersionLineage) -> list[DatasetCheck]:
+    from iml4e.data.catalog import (
+        content_hash,
+        get_dataset_version,
+        list_dataset_versions,
+        read_dataset_version,
+    )
+
+    checks = []
+    for dataset in lineage.datasets:
+        newest = max(info.version for info in list_dataset_versions(store, dataset.name))
+        try:
+            frame = read_dataset_version(get_dataset_version(store, dataset.name, dataset.version))
+            matches: bool | None = content_hash(frame) == dataset.content_hash
+            problem = None
+        except Iml4eError as error:
+            matches, problem = None, str(error)
+        checks.append(
+            DatasetCheck(
+                dataset.name,
+                dataset.version,
+                dataset.content_hash,
+                dataset.rows,
+                matches,
+                newest,
+                problem,
+            )
+        )
+    return checks
+
+
+def _find_rows(settings: Settings, store: Store, evidence: ModelEvidence, data: SystemData) -> None:
+    """Read the training and test rows the lineage's steps took as inputs."""
+    from iml4e.pipelines.artifacts import artifact_store_for
+    from iml4e.pipelines.records import get_run
+
+    assert evidence.lineage is not None
+    refs: dict[str, Any] = {}
+    for run_id in evidence.lineage.pipeline_run_ids:
+        for step in get_run(store, run_id).steps:
+            for role, input_name in (("train", data.train_input), ("test", data.test_input)):
+                if input_name in step.inputs and role not in refs:
+                    refs[role] = step.inputs[input_name]
+    artifacts = artifact_store_for(settings.artifact_location_uri)
+    for role in ("train", "test"):
+        key = f"{role}_rows"
+        if role not in refs:
+            input_name = data.train_input if role == "train" else data.test_input
+            evidence.problems[key] = f"no step in the lineage took an input named {input_name!r}"
+            continue
+        try:
+            frame = artifacts.load(refs[role])
+        except Iml4eError as error:
+            evidence.problems[key] = str(error)
+            continue
+        if not isinstance(frame, pd.DataFrame) or data.target not in frame.columns:
+            evidence.problems[key] = f"the {role} rows hold no column {data.target!r}"
+            continue
+        setattr(evidence, role, frame)
+
+
+def _scan_and_test(
+    settings: Settings,
+    evidence: ModelEvidence,
+    name: str,
+    version: str,
+    data: SystemData | None,
+) -> None:
+    """Download the model files once: scan them, load the model, test it on the test rows."""
+    import mlflow
+
+    from iml4e.compliance.model_files import scan_model_files
+    from iml4e.tracking.client import activate_tracking
+
+    activate_tracking(settings)
+    with tempfile.TemporaryDirectory(prefix="iml4e-assess-") as folder:
+        try:
+            local = mlflow.artifacts.download_artifacts(
+                artifact_uri=f"models:/{name}/{version}", dst_path=folder
+            )
+        except Exception as error:  # MLflow raises several unrelated types here
+            evidence.problems["model_artifacts"] = f"cannot download the model files: {error}"
+            return
+        evidence.scan = scan_model_files(Path(local))
+        if evidence.test is None or data is None:
+            return
+        if evidence.scan.unsafe:
+            evidence.problems["evaluation_metrics"] = "not loaded: the model files are unsafe"
+            return
+        model = mlflow.pyfunc.load_model(local)
+        _test_model(evidence, model, data)
+
+
+def _test_model(evidence: ModelEvidence, model: Any, data: SystemData) -> None:
+    from iml4e.compliance.fairness import fairness_report
+    from iml4e.compliance.robustness import robustness_report
+
+    assert evidence.test is not None
+    features = evidence.test.drop(columns=[data.target])
+    labels = evidence.test[data.target]
+    predictions = pd.Series(_as_labels(model.predict(features)), index=labels.index)
+    evidence.predictions = predictions
+    evidence.accuracy = accuracy_interval(labels, predictions)
+    try:
+        evidence.fairness = fairness_report(
+            labels,
+            predictions,
+            evidence.groups(evidence.test, data),
+            positive_label=data.positive_label,
+        )
+    except ComplianceError as error:
+        evidence.problems["fairness_report"] = str(error)
+    evidence.robustness = robustness_report(model, features, labels)
+
+
+def _as_labels(predicted: Any) -> Any:
+    """A pyfunc answer as one label per row (a one-column frame becomes its column)."""
+    if isinstance(predicted, pd.DataFrame):
+        return predicted.iloc[:, 0].to_numpy()
+    return predicted
