@@ -15,7 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from iml4e.compliance.data_checks import AccuracyInterval, accuracy_interval
+from iml4e.compliance.data_checks import (
+    AccuracyInterval,
+    accuracy_interval,
+    duplicate_rate,
+    missing_rate,
+)
 from iml4e.compliance.errors import ComplianceError
 from iml4e.compliance.fairness import FairnessResult, SensitiveFeature, sensitive_groups
 from iml4e.compliance.model_files import ModelFileScan
@@ -41,9 +46,12 @@ class DatasetCheck:
     version: int
     content_hash: str
     rows: int | None
-    snapshot_matches: bool | None
-    """None when the snapshot could not be read (``problem`` says why)."""
+    matches: bool | None
+    """Whether the snapshot still hashes to ``content_hash``; None when it could not be read
+    (``problem`` says why)."""
     newest_version: int
+    missing_rate: float | None = None
+    duplicate_rate: float | None = None
     problem: str | None = None
 
 
@@ -115,7 +123,7 @@ def gather_model_evidence(
     if data is None:
         evidence.problems["test_rows"] = "the system file has no data section"
     elif evidence.lineage is not None:
-        _find_rows(settings, store, evidence, data)
+        _find_rows(settings, store, evidence, evidence.lineage, data)
     _scan_and_test(settings, evidence, name, version, data)
     return evidence
 
@@ -145,32 +153,47 @@ def _check_datasets(store: Store, lineage: VersionLineage) -> list[DatasetCheck]
         newest = max(info.version for info in list_dataset_versions(store, dataset.name))
         try:
             frame = read_dataset_version(get_dataset_version(store, dataset.name, dataset.version))
-            matches: bool | None = content_hash(frame) == dataset.content_hash
-            problem = None
         except Iml4eError as error:
-            matches, problem = None, str(error)
+            checks.append(
+                DatasetCheck(
+                    dataset.name,
+                    dataset.version,
+                    dataset.content_hash,
+                    dataset.rows,
+                    None,
+                    newest,
+                    problem=str(error),
+                )
+            )
+            continue
         checks.append(
             DatasetCheck(
                 dataset.name,
                 dataset.version,
                 dataset.content_hash,
                 dataset.rows,
-                matches,
+                content_hash(frame) == dataset.content_hash,
                 newest,
-                problem,
+                missing_rate=missing_rate(frame),
+                duplicate_rate=duplicate_rate(frame),
             )
         )
     return checks
 
 
-def _find_rows(settings: Settings, store: Store, evidence: ModelEvidence, data: SystemData) -> None:
+def _find_rows(
+    settings: Settings,
+    store: Store,
+    evidence: ModelEvidence,
+    lineage: VersionLineage,
+    data: SystemData,
+) -> None:
     """Read the training and test rows the lineage's steps took as inputs."""
     from iml4e.pipelines.artifacts import artifact_store_for
     from iml4e.pipelines.records import get_run
 
-    assert evidence.lineage is not None
     refs: dict[str, Any] = {}
-    for run_id in evidence.lineage.pipeline_run_ids:
+    for run_id in lineage.pipeline_run_ids:
         for step in get_run(store, run_id).steps:
             for role, input_name in (("train", data.train_input), ("test", data.test_input)):
                 if input_name in step.inputs and role not in refs:
@@ -222,16 +245,15 @@ def _scan_and_test(
             evidence.problems["evaluation_metrics"] = "not loaded: the model files are unsafe"
             return
         model = mlflow.pyfunc.load_model(local)
-        _test_model(evidence, model, data)
+        _test_model(evidence, model, evidence.test, data)
 
 
-def _test_model(evidence: ModelEvidence, model: Any, data: SystemData) -> None:
+def _test_model(evidence: ModelEvidence, model: Any, test: pd.DataFrame, data: SystemData) -> None:
     from iml4e.compliance.fairness import fairness_report
     from iml4e.compliance.robustness import robustness_report
 
-    assert evidence.test is not None
-    features = evidence.test.drop(columns=[data.target])
-    labels = evidence.test[data.target]
+    features = test.drop(columns=[data.target])
+    labels = test[data.target]
     predictions = pd.Series(_as_labels(model.predict(features)), index=labels.index)
     evidence.predictions = predictions
     evidence.accuracy = accuracy_interval(labels, predictions)
@@ -239,7 +261,7 @@ def _test_model(evidence: ModelEvidence, model: Any, data: SystemData) -> None:
         evidence.fairness = fairness_report(
             labels,
             predictions,
-            evidence.groups(evidence.test, data),
+            evidence.groups(test, data),
             positive_label=data.positive_label,
         )
     except ComplianceError as error:

@@ -224,3 +224,34 @@ def find_inference_records_of(
             for record in _read_lines([line]):
                 found.setdefault(record.request_id, []).append(record)
     return found
+
+
+@dataclass(frozen=True)
+class SegmentInfo:
+    """One segment file of a deployment's inference log, as the index records it."""
+
+    path: str
+    first_at: datetime
+    last_at: datetime | None
+    n_records: int
+    """Records the writer counted when it closed the segment (0 while it is open)."""
+    closed: bool
+
+
+def inference_segments(store: Store, deployment: str) -> list[SegmentInfo]:
+    """The indexed segment files of ``deployment``, oldest first."""
+    with store.session() as session:
+        rows = session.scalars(
+            select(InferenceSegment)
+            .where(InferenceSegment.deployment == deployment)
+            .order_by(InferenceSegment.first_at, InferenceSegment.id)
+        ).all()
+        return [
+            SegmentInfo(row.path, row.first_at, row.last_at, row.n_records, row.closed)
+            for row in rows
+        ]
+
+
+def read_segment(path: Path) -> list[InferenceRecord]:
+    """The readable records of one segment file (none when the file is gone)."""
+    return list(_read_segment(path))
