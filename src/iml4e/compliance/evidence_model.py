@@ -71,6 +71,10 @@ class ModelEvidence:
     fairness: list[FairnessResult] | None = None
     robustness: RobustnessResult | None = None
     scan: ModelFileScan | None = None
+    recorded_hashes: dict[str, str] | None = None
+    """Model file hashes recorded at the version's first assessment (None: this is it)."""
+    promotions: list[RegistryChange] = field(default_factory=list)
+    """Every promotion of the model (any version), for the Art. 73(6) change freeze."""
     problems: dict[str, str] = field(default_factory=dict)
     """Evidence key → why that evidence could not be gathered."""
 
@@ -115,6 +119,7 @@ def gather_model_evidence(
         events=registry_events(store, name, version=str(version)),
         lineage=version_lineage(store, name, str(version)),
         run_started_at=_run_started_at(client, detail.run_id),
+        promotions=registry_events(store, name, kinds=("promoted",)),
     )
     if evidence.lineage is None:
         evidence.problems["lineage"] = "no pipeline step recorded this version"
