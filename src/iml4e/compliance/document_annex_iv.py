@@ -20,7 +20,6 @@ from iml4e.compliance.document_blocks import (
     Table,
     Text,
     accuracy_line,
-    controls_table,
     datasets_table,
     fairness_blocks,
     header,
@@ -29,9 +28,11 @@ from iml4e.compliance.document_blocks import (
     metrics_table,
     not_recorded,
     num,
+    obligations_blocks,
     report_row,
     risk_table,
     robustness_fields,
+    status_blocks,
     text,
     to_write,
     when,
@@ -94,17 +95,7 @@ def build_annex_iv(facts: DocumentFacts) -> tuple[Document, dict[int, list[str]]
     """The Annex IV document and what each of its sections is missing."""
     b = _Builder(facts)
     doc = Document("Technical documentation (Annex IV)", header(facts))
-    doc.section(
-        "Obligations in force",
-        Text(f"Obligations of Regulation (EU) 2024/1689 applying on {when(facts.on)}."),
-        Table(
-            ("Obligation", "Articles", "Applies from", "Status"),
-            tuple(
-                (o.name, ", ".join(o.articles), when(o.applies_from), o.status)
-                for o in facts.obligations
-            ),
-        ),
-    )
+    doc.section("Obligations in force", *obligations_blocks(facts))
     sections = [
         doc.section(f"{n}. {title} (Annex IV({n}))") for n, title in enumerate(ANNEX_IV_TITLES, 1)
     ]
@@ -131,34 +122,20 @@ def build_annex_iv(facts: DocumentFacts) -> tuple[Document, dict[int, list[str]]
         )
     )
     _monitoring(b, sections[8])
-    status = doc.section("Compliance status")
-    if facts.assessment is not None:
-        a = facts.assessment
-        status.add(
-            Fields(
-                (
-                    ("Assessment", str(a.id)),
-                    ("Assessed at", when(a.created_at)),
-                    ("Stale", "yes: " + text(a.stale_reasons) if a.stale else "no"),
-                    ("Controls per status", text(a.counts)),
-                    ("Control catalogue version", facts.catalogue_version or "—"),
-                )
-            )
-        )
-    else:
-        status.add(Text("No assessment has been made for this version."))
-    status.add(controls_table(facts))
+    doc.section("Compliance status", *status_blocks(facts))
     return doc, b.missing
 
 
 def _general(b: _Builder, s: Section) -> None:
     facts, system, model = b.facts, b.facts.system, b.facts.model
     a = s.sub("(a) Intended purpose, provider and version")
+    version = f"{model.name} version {model.version}" if model else "—"
     a.add(
         Fields(
             (
                 ("Intended purpose", system.intended_purpose),
                 ("Provider", f"{system.provider} (role: {system.role})"),
+                ("Version", version),
                 ("Persons affected", system.users_affected),
                 ("Classification", f"{system.tier}: {text(system.articles)}"),
                 ("Annex III points", text(system.annex_iii)),
@@ -170,15 +147,6 @@ def _general(b: _Builder, s: Section) -> None:
         a.add(Items(system.reasons))
     if model is None:
         b.absent(1, a, "model version", "Annex IV(1)(a)")
-    else:
-        a.add(
-            Fields(
-                (
-                    ("Version", f"{model.name} version {model.version}"),
-                    ("Aliases", text(model.aliases)),
-                )
-            )
-        )
     other = s.sub("(b) and (c) Interaction with other systems, software versions and updates")
     if model is not None:
         other.add(
@@ -279,13 +247,13 @@ def _development(b: _Builder, s: Section) -> None:
     ):
         oversight.add(human_fields(facts.human["oversight"]))
     changes = s.sub("(f) Pre-determined changes and continuous compliance")
-    changes.add(
-        Text(
-            f"Every assessment re-runs the {len(facts.controls)} controls of catalogue version "
-            f"{facts.catalogue_version or '—'} on the version; planned changes are listed in "
-            "section 6."
-        )
+    continuous = (
+        f"Every assessment re-runs the {len(facts.controls)} controls of catalogue version "
+        f"{facts.catalogue_version or '(not recorded)'} on the version"
+        if facts.controls
+        else "No control has been assessed on this version yet"
     )
+    changes.add(Text(f"{continuous}; planned changes are listed in section 6."))
     tests = s.sub("(g) Validation and testing procedures")
     if ev is None:
         b.absent(2, tests, "evaluation", "Annex IV(2)(g)")

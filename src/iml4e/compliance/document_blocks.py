@@ -270,6 +270,37 @@ def risk_table(register: Iterable[Mapping[str, Any]]) -> Table:
     )
 
 
+def obligations_blocks(facts: DocumentFacts) -> list[Any]:
+    """The legal calendar's obligations in force on the document's date."""
+    return [
+        Text(f"Obligations of Regulation (EU) 2024/1689 applying on {when(facts.on)}."),
+        Table(
+            ("Obligation", "Articles", "Applies from", "Status"),
+            tuple(
+                (o.name, ", ".join(o.articles), when(o.applies_from), o.status)
+                for o in facts.obligations
+            ),
+        ),
+    ]
+
+
+def status_blocks(facts: DocumentFacts) -> list[Any]:
+    """The assessment (when, whether stale and why) and its control results."""
+    a = facts.assessment
+    if a is None:
+        return [Text("No assessment has been made for this version."), controls_table(facts)]
+    summary = Fields(
+        (
+            ("Assessment", str(a.id)),
+            ("Assessed at", when(a.created_at)),
+            ("Stale", "yes: " + text(a.stale_reasons) if a.stale else "no"),
+            ("Controls per status", text(a.counts)),
+            ("Control catalogue version", facts.catalogue_version or "—"),
+        )
+    )
+    return [summary, controls_table(facts)]
+
+
 def controls_table(facts: DocumentFacts) -> Table:
     """The latest result of every control in the assessment."""
     return Table(

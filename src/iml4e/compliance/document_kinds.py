@@ -107,7 +107,9 @@ def instructions(facts: DocumentFacts) -> Document:
         Text(system.intended_purpose),
         Text(f"Persons affected: {system.users_affected}."),
     )
-    _performance(b.sub("(ii) Accuracy, robustness and cybersecurity"), facts, "Art. 13(3)(b)(ii)")
+    accuracy = b.sub("(ii) Accuracy, robustness and cybersecurity")
+    _performance(accuracy, facts, "Art. 13(3)(b)(ii)")
+    _human(accuracy, facts, "cybersecurity", "cybersecurity measures", "Art. 13(3)(b)(ii)")
     risks = b.sub("(iii) Known and foreseeable circumstances that may lead to risks")
     if facts.human.get("risk_register"):
         risks.add(risk_table(facts.human["risk_register"]))
