@@ -6,17 +6,25 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install lint format bench clean
+.PHONY: demo test install lint format bench clean system-packages
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev,postgres,ray,kfp]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,postgres,ray,kfp,pdf]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# WeasyPrint (the pdf extra) renders with Pango and needs HarfBuzz's subsetting library.
+system-packages:
+	@ldconfig -p | grep -q libharfbuzz-subset.so.0 && ldconfig -p | grep -q libpangoft2-1.0.so.0 \
+	  || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq \
+	       libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0; }
+
+install: $(STAMP) system-packages
 
 demo: install
 	$(BIN)/iml4e demo
