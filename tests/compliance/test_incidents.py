@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -156,7 +157,9 @@ def test_a_closed_incident_cannot_be_changed(store: Store) -> None:
     assert caught.value.where == "note"
     closed = close_incident(store, incident.id, actor="dave", note="not serious", now=OPENED)
     assert closed.state == "closed" and not closed.overdue(OPENED + timedelta(days=30))
-    assert closed.as_dict()["state"] == "closed" and closed.as_dict()["article"] == "Art. 73(2)"
+    as_dict = json.loads(json.dumps(closed.as_dict()))
+    assert as_dict["state"] == "closed" and as_dict["article"] == "Art. 73(2)"
+    assert as_dict["closed_at"] == OPENED.isoformat() and as_dict["reported_at"] is None
     events = [e for e in deployment_events(store, DEPLOYMENT) if e["kind"] == "incident_closed"]
     assert events[-1]["detail"]["note"] == "not serious"
     for change in (

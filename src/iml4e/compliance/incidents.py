@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -107,24 +107,10 @@ class IncidentInfo:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form with ISO timestamps, the state and the article."""
-        return {
-            "id": self.id,
-            "system": self.system,
-            "deployment": self.deployment,
-            "model_version": self.model_version,
-            "severity": self.severity,
-            "article": self.article,
-            "title": self.title,
-            "description": self.description,
-            "opened_by": self.opened_by,
-            "opened_at": self.opened_at.isoformat(),
-            "due_at": self.due_at.isoformat(),
-            "reported_at": _iso(self.reported_at),
-            "closed_at": _iso(self.closed_at),
-            "freeze_override": self.freeze_override,
-            "state": self.state,
-            "freezes_promotion": self.freezes_promotion,
-        }
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        stamps = {k: _iso(v) for k, v in values.items() if isinstance(v, datetime)}
+        extra = {"article": self.article, "state": self.state}
+        return {**values, **stamps, **extra, "freezes_promotion": self.freezes_promotion}
 
 
 def open_incident(
@@ -486,21 +472,10 @@ def _check_not_closed(row: Incident) -> None:
 
 
 def _info(row: Incident) -> IncidentInfo:
-    return IncidentInfo(
-        id=row.id,
-        system=row.system,
-        deployment=row.deployment,
-        model_version=row.model_version,
-        severity=row.severity,
-        title=row.title,
-        description=row.description or "",
-        opened_by=row.opened_by,
-        opened_at=row.opened_at,
-        due_at=row.due_at,
-        reported_at=row.reported_at,
-        closed_at=row.closed_at,
-        freeze_override=dict(row.freeze_override) if row.freeze_override else None,
-    )
+    values = {f.name: getattr(row, f.name) for f in fields(IncidentInfo)}
+    values["description"] = row.description or ""
+    values["freeze_override"] = dict(row.freeze_override) if row.freeze_override else None
+    return IncidentInfo(**values)
 
 
 def _naive_utc(moment: datetime | None) -> datetime:
