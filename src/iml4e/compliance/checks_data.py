@@ -128,7 +128,8 @@ def data_quality(context: CheckContext, control: Control) -> Outcome:
     if bad:
         return failed("; ".join(bad), datasets=rows)
     shown = "; ".join(
-        f"{row['dataset']} missing {row['missing_rate']:.4f}, duplicates {row['duplicate_rate']:.4f}"
+        f"{row['dataset']} missing {row['missing_rate']:.4f}, "
+        f"duplicates {row['duplicate_rate']:.4f}"
         for row in rows
     )
     return passed(f"{shown} (limits {max_missing:g}, {max_duplicates:g})", datasets=rows)
@@ -153,7 +154,9 @@ def subgroup_coverage(context: CheckContext, control: Control) -> Outcome:
             ]
     if short:
         return failed(f"groups under {minimum} rows: " + "; ".join(short), counts=counts)
-    smallest = min(n for role in counts.values() for groups in role.values() for n in groups.values())
+    smallest = min(
+        n for role in counts.values() for groups in role.values() for n in groups.values()
+    )
     return passed(f"smallest group has {smallest} rows (limit {minimum})", counts=counts)
 
 
@@ -167,7 +170,9 @@ def leakage(context: CheckContext, control: Control) -> Outcome:
     evidence = {"overlap": overlap, "test_rows": len(context.model.test)}
     if overlap > limit:
         return failed(f"{overlap:.2%} of test rows occur in the training rows (limit {limit:g})")
-    return passed(f"{overlap:.2%} of test rows occur in the training rows (limit {limit:g})", **evidence)
+    return passed(
+        f"{overlap:.2%} of test rows occur in the training rows (limit {limit:g})", **evidence
+    )
 
 
 def label_base_rate_gap(context: CheckContext, control: Control) -> Outcome:

@@ -153,7 +153,9 @@ def model_file_safety(context: CheckContext, control: Control) -> Outcome:
         return failed("unsafe imports in model files: " + "; ".join(scan.unsafe), **evidence)
     recorded = context.model.recorded_hashes
     if recorded is not None:
-        changed = sorted(path for path in recorded.keys() | files.keys() if recorded.get(path) != files.get(path))
+        changed = sorted(
+            path for path in recorded.keys() | files.keys() if recorded.get(path) != files.get(path)
+        )
         if changed:
             return failed(
                 "model files differ from the hashes recorded at the first assessment: "
@@ -175,7 +177,8 @@ def approvals(context: CheckContext, control: Control) -> Outcome:
     people = list(dict.fromkeys(event.actor for event in context.model.approvals))
     if len(people) < needed:
         return failed(
-            f"{len(people)} approval(s), {needed} needed" + (f": {', '.join(people)}" if people else ""),
+            f"{len(people)} approval(s), {needed} needed"
+            + (f": {', '.join(people)}" if people else ""),
             approvers=people,
         )
     return passed(f"approved by {', '.join(people)} ({needed} needed)", approvers=people)

@@ -36,7 +36,9 @@ def annex_iv_complete(context: CheckContext, control: Control) -> Outcome:
         )
     latest = files[-1]
     sections = latest.facts.get("sections", [])
-    empty = [f"({section['number']}) {section['title']}" for section in sections if not section["filled"]]
+    empty = [
+        f"({section['number']}) {section['title']}" for section in sections if not section["filled"]
+    ]
     evidence = {"document": latest.id, "sections": sections}
     if len(sections) != 9:
         return failed(f"document #{latest.id} has {len(sections)} sections, Annex IV has 9")
@@ -190,8 +192,7 @@ def override_exercised(context: CheckContext, control: Control) -> Outcome:
     if absent:
         return failed(f"no {' or '.join(absent)} event in the last {days} days", **latest)
     return passed(
-        f"paused at {latest['paused']}, overridden at {latest['override']} "
-        f"(within {days} days)",
+        f"paused at {latest['paused']}, overridden at {latest['override']} (within {days} days)",
         **latest,
     )
 
@@ -263,7 +264,9 @@ def change_freeze(context: CheckContext, control: Control) -> Outcome:
         end = incident.reported_at or incident.closed_at or context.now
         for moment, what in changes:
             if incident.opened_at < moment < end and not incident.freeze_override:
-                violations.append(f"{what} at {moment:%Y-%m-%d %H:%M} during incident #{incident.id}")
+                violations.append(
+                    f"{what} at {moment:%Y-%m-%d %H:%M} during incident #{incident.id}"
+                )
     if violations:
         return failed("; ".join(violations))
     return passed(f"no change during the {len(context.incidents)} recorded incidents")

@@ -99,7 +99,7 @@ def gather_runtime_evidence(
 ) -> RuntimeEvidence:
     """Collect deployment events, log statistics and seal, monitor reports and alerts."""
     from iml4e.monitoring.alerts import alert_history
-    from iml4e.monitoring.reports import list_reports
+    from iml4e.monitoring.reports import reports_of
     from iml4e.serving.deployments import deployment_events
 
     evidence = RuntimeEvidence(deployment)
@@ -110,7 +110,7 @@ def gather_runtime_evidence(
     evidence.log = _log_stats(store, deployment.name)
     evidence.seal = seal_segments(store, deployment.name, previous_seal)
     try:
-        evidence.reports = list_reports(settings, deployment.name, limit=20)
+        evidence.reports = reports_of(store, deployment.name, limit=20)
     except Iml4eError as error:
         evidence.problems["monitor_reports"] = str(error)
     evidence.firing_alerts = [

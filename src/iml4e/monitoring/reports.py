@@ -83,7 +83,13 @@ def set_report_html(store: Store, report_id: int, path: str) -> None:
 
 def list_reports(settings: Settings, deployment: str, *, limit: int = 20) -> list[ReportSummary]:
     """The newest ``limit`` reports of ``deployment``, newest first."""
-    with open_store(settings) as store, store.session() as session:
+    with open_store(settings) as store:
+        return reports_of(store, deployment, limit=limit)
+
+
+def reports_of(store: Store, deployment: str, *, limit: int = 20) -> list[ReportSummary]:
+    """The newest ``limit`` reports of ``deployment`` in ``store``, newest first."""
+    with store.session() as session:
         rows = session.scalars(
             select(MonitorReport)
             .where(MonitorReport.deployment == deployment)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from iml4e.registry.checks import run_promotion_checks
 from iml4e.registry.errors import (
     ModelNotFound,
     NothingToRollBack,
@@ -238,6 +239,9 @@ def promote(
             holder_version=holder,
             holder_metrics=holder_metrics,
             approvers=approvers(store, name, version),
+        )
+        evaluation = PromotionEvaluation(
+            evaluation.checks + run_promotion_checks(store, name, version, to)
         )
         detail: dict[str, Any] = {"checks": [vars(check) for check in evaluation.checks]}
         if head_to_head is not None:

@@ -210,11 +210,14 @@ def train_case(
     alias: str = ALIAS,
     drift: float = 0.0,
     evolved_contract: bool = False,
+    source: str | None = None,
 ) -> None:
     """Train, evaluate and register the model of a training case as ``alias``; ``drift``
     trains on newer data whose distribution has moved (the retraining loop's newest data), which
-    ``evolved_contract`` lets through the contract agreed for it."""
-    source = demo_case(case).source(rows, seed, drift)
+    ``evolved_contract`` lets through the contract agreed for it. ``source`` reads the case's
+    data from another connector source (a file with the same columns) instead of generating
+    it."""
+    source = source or demo_case(case).source(rows, seed, drift)
     frame = collect(source=source)
     dataset = version_dataset(frame, case=case, source=source, evolved_contract=evolved_contract)
     split = split_data(frame, case=case, test_size=test_size, seed=seed)
