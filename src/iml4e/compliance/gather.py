@@ -50,7 +50,7 @@ def document_facts(
     version = version or (assessment.model_version if assessment else None)
     now = utcnow()
     on = on or now.date()
-    model = _model_facts(store, client, model_name, version) if version else None
+    model = _model_facts(store, client, model_name, version, assessment) if version else None
     datasets, steps = _lineage_facts(store, system, model_name, version)
     return DocumentFacts(
         system=_system_facts(system),
@@ -90,7 +90,13 @@ def _system_facts(system: SystemRecord) -> SystemFacts:
     )
 
 
-def _model_facts(store: Store, client: MlflowClient, name: str, version: str) -> ModelFacts:
+def _model_facts(
+    store: Store,
+    client: MlflowClient,
+    name: str,
+    version: str,
+    assessment: AssessmentInfo | None,
+) -> ModelFacts:
     from iml4e.registry.events import registry_events
     from iml4e.registry.promotion import model_version
 
@@ -116,13 +122,26 @@ def _model_facts(store: Store, client: MlflowClient, name: str, version: str) ->
         flavors=flavors,
         inputs=inputs,
         outputs=outputs,
-        artifact_files=(),
+        artifact_files=_artifact_files(assessment),
         approvals=tuple(
             {"actor": event.actor, "at": event.created_at, "note": event.detail.get("note", "")}
             for event in events
             if event.kind == "approved"
         ),
         registered_by=registered.actor if registered else None,
+    )
+
+
+def _artifact_files(assessment: AssessmentInfo | None) -> tuple[dict[str, Any], ...]:
+    """The model files and hashes the assessment's model-file check recorded."""
+    if assessment is None:
+        return ()
+    try:
+        files = assessment.result("ART15-MODEL-FILE-SAFETY").evidence.get("files") or {}
+    except KeyError:
+        return ()
+    return tuple(
+        {"path": path, "sha256": digest, "size_bytes": None} for path, digest in files.items()
     )
 
 
