@@ -96,6 +96,7 @@ def demo(
                 f"{summary.latency_p50_ms:.2f} ms / {summary.latency_p95_ms:.2f} ms",
             ),
             *_release_rows(summary),
+            *_compliance_rows(summary),
             ("total time", f"{summary.total_seconds:.1f} s"),
             *((f"look: {k}", v) for k, v in summary.where_to_look.items()),
         ],
@@ -121,6 +122,27 @@ def _release_rows(summary: DemoSummary) -> list[tuple[str, str]]:
         ),
         *_loop_rows(release.loop),
     ]
+
+
+def _compliance_rows(summary: DemoSummary) -> list[tuple[str, str]]:
+    found = summary.compliance
+    if found is None:
+        return []
+    counts = found.counts
+    rows = [
+        ("AI system", f"{found.system}: {found.tier}"),
+        (
+            "compliance assessment",
+            f"#{found.assessment_id} of v{found.model_version}: {counts['pass']} pass, "
+            f"{counts['fail']} fail, {counts['needs_attestation']} await attestation, "
+            f"{counts['not_applicable']} n/a ({found.assess_seconds:.2f} s)",
+        ),
+        ("blocking promotion", ", ".join(found.blocking) or "nothing"),
+        ("Annex IV documentation", found.annex_iv),
+    ]
+    if found.previous_stale:
+        rows.append(("previous assessment stale", "; ".join(found.previous_stale)))
+    return rows
 
 
 def _loop_rows(loop: LoopSummary | None) -> list[tuple[str, str]]:

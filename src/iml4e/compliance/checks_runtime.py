@@ -166,13 +166,35 @@ def tamper_evidence(context: CheckContext, control: Control) -> Outcome:
 
 
 def override_present(context: CheckContext, control: Control) -> Outcome:
-    """The deployment mounts the operator routes (pause, resume, override)."""
+    """The deployment can be paused and its answers overridden.
+
+    Pause and resume work for every managed deployment (its servers follow the state in the
+    store); the ``/operator`` routes are mounted on servers bound to loopback.
+    """
     deployment = context.runtime.deployment
     if deployment is None:
         return not_applicable(NOT_DEPLOYED)
-    if deployment.spec.get("operator_routes"):
-        return passed(f"{deployment.name} serves /operator/pause, /resume and /override")
-    return failed(f"{deployment.name} runs without operator routes (deploy with --operator)")
+    host = deployment.host or "127.0.0.1"
+    if _is_loopback(host):
+        return passed(
+            f"{deployment.name} (on {host}) serves /operator/pause, /resume and /overrides; "
+            "iml4e deploy pause and override record the same actions",
+            host=host,
+        )
+    return failed(
+        f"{deployment.name} binds {host}: the /operator routes are mounted on loopback servers "
+        "only, so answers cannot be overridden there",
+        host=host,
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 def override_exercised(context: CheckContext, control: Control) -> Outcome:

@@ -4,7 +4,9 @@ The training pipeline (collect → version → split → train → evaluate (gat
 alias ``champion``; :mod:`iml4e.scenarios.training`) → deploy (``iml4e deploy``: a managed
 server on loopback) → requests, including a drifted batch → a second training run registered
 as ``challenger`` and served to a canary share → promotion through the policy, hot-swapped →
-rollback (:mod:`iml4e.scenarios.release`) → inference log read back and summarised. The case
+rollback (:mod:`iml4e.scenarios.release`) → inference log read back and summarised → the AI
+system assessed against the AI Act controls and its Annex IV documentation written
+(:mod:`iml4e.scenarios.assurance`). The case
 (``credit`` by default, or ``wine``) decides the data, contract, model and gate.
 """
 
@@ -24,6 +26,7 @@ from iml4e.errors import CheckFailed
 from iml4e.pipelines import PipelineRunResult, run_pipeline
 from iml4e.platform import initialize
 from iml4e.registry import Threshold
+from iml4e.scenarios.assurance import ComplianceSummary, assess_and_document, ensure_policy
 from iml4e.scenarios.cases import DemoCase, demo_case
 from iml4e.scenarios.release import Release, ReleaseSummary, deploy_and_release
 from iml4e.scenarios.traffic import SentRequest, send_rows
@@ -74,6 +77,7 @@ class DemoSummary:
     latency_p50_ms: float
     latency_p95_ms: float
     release: ReleaseSummary | None = None
+    compliance: ComplianceSummary | None = None
     step_seconds: dict[str, float] = field(default_factory=dict)
     cache_hits: int = 0
     total_seconds: float = 0.0
@@ -127,6 +131,7 @@ def run_demo(
     started = time.perf_counter()
     since = datetime.now(UTC).replace(tzinfo=None) - timedelta(seconds=1)
     initialize(settings)
+    ensure_policy(settings, case.name)  # thresholds fixed before the evaluation (Art. 9(8))
     params: dict[str, Any] = {"case": case.name, "rows": options.rows, "seed": options.seed}
     if options.gate is not None:
         params["gate"] = [str(threshold).replace(" ", "") for threshold in options.gate]
@@ -178,6 +183,9 @@ def run_demo(
         records = read_inference_log(store, case.model_name, since=since)
         summary = _summarise(settings, case, result.run_id, trained, sent, records)
         summary.release = released
+        summary.compliance = assess_and_document(
+            settings, store, case.name, released.deployment, on_step=on_step
+        )
         log_run_data(
             client,
             trained.run_id,

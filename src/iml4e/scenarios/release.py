@@ -33,6 +33,7 @@ from iml4e.registry import (
 from iml4e.registry.policy import default_policy_path, load_policy
 from iml4e.scenarios.cases import DemoCase
 from iml4e.scenarios.monitoring_loop import LoopSummary, monitor_and_retrain
+from iml4e.scenarios.oversight import oversight_drill
 from iml4e.scenarios.traffic import SentRequest
 from iml4e.serving.manager import create_deployment, stop_deployment
 from iml4e.store import Store
@@ -71,6 +72,7 @@ class ReleaseSummary:
     served_after_rollback: str | None = None
     server_restarts: int = 0
     loop: LoopSummary | None = None
+    oversight: str = ""
 
 
 @dataclass(frozen=True)
@@ -163,6 +165,8 @@ def deploy_and_release(release: Release) -> tuple[ReleaseSummary, list[SentReque
             )
         summary.loop, looped = monitor_and_retrain(release, url, sent)
         sent += looped
+        summary.oversight = oversight_drill(url, sent, actor=settings.user)
+        on_step("oversight", summary.oversight)
         summary.server_restarts = 0 if _health(url).get("pid", pid) == pid else 1
     finally:
         stop_deployment(settings, name, actor=settings.user)

@@ -157,6 +157,7 @@ def register(
         metrics=metrics,
         pipeline_run_id=context.pipeline_run_id,
         dataset_version_id=dataset.id,
+        actor=context.settings.user,
     )
     aliased = set_alias(
         client,
