@@ -13,6 +13,7 @@ import typer
 
 from iml4e import __version__
 from iml4e.cli import (
+    commands_comply,
     commands_data,
     commands_demo,
     commands_deploy,
@@ -73,6 +74,7 @@ commands_serving.register(app)
 commands_registry.register(app)
 commands_deploy.register(app)
 commands_monitor.register(app)
+commands_comply.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:
