@@ -16,7 +16,8 @@ def parse_yaml(text: str, source: str) -> Any:
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark is not None else source
-        raise CatalogueInvalid(f"not valid YAML: {error}", where=where) from error
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise CatalogueInvalid(f"not valid YAML: {problem}", where=where) from error
 
 
 def error_where(source: str, error: dict[str, Any], raw: Any) -> str:

@@ -17,7 +17,7 @@ from iml4e.compliance import document_kinds
 from iml4e.compliance.document_annex_iv import AnnexIVSection, annex_iv_sections, build_annex_iv
 from iml4e.compliance.document_blocks import Document
 from iml4e.compliance.document_facts import DocumentFacts
-from iml4e.compliance.errors import ComplianceError
+from iml4e.compliance.errors import ComplianceError, DocumentChoiceInvalid
 
 __all__ = [
     "DOCUMENT_KINDS",
@@ -72,9 +72,15 @@ def _markdown_cell(value: str) -> str:
     return " ".join(str(value).split()).replace("|", "\\|")
 
 
+def check_choice(kind: str, fmt: str) -> None:
+    """Raise :class:`DocumentChoiceInvalid` unless ``kind`` and ``fmt`` are known."""
+    _check(kind, list(DOCUMENT_KINDS), "document kind")
+    _check(fmt, FORMATS, "format")
+
+
 def _check(value: str, allowed: tuple[str, ...] | list[str], what: str) -> None:
     if value not in allowed:
-        raise ComplianceError(
+        raise DocumentChoiceInvalid(
             f"unknown {what} {value!r}; use one of: {', '.join(allowed)}", where=f"{what} {value}"
         )
 

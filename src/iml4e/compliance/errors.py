@@ -37,3 +37,7 @@ class IncidentInvalid(BadInput, ComplianceError):
 
 class EvidenceMissing(ComplianceError):
     """Evidence a control needs could not be collected; ``where`` names the evidence key."""
+
+
+class DocumentChoiceInvalid(BadInput, ComplianceError):
+    """An unknown document kind or format; ``where`` names the value."""

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from iml4e.compliance.document_facts import DocumentFacts
-from iml4e.compliance.documents import DOCUMENT_KINDS, FORMATS, annex_iv_sections, document_text
+from iml4e.compliance.documents import annex_iv_sections, check_choice, document_text
 from iml4e.compliance.errors import ComplianceError
 from iml4e.compliance.records import DocumentRecord, record_document
 
@@ -46,15 +46,7 @@ def generate_document(
     from iml4e.compliance.gather import document_facts
     from iml4e.tracking import connect_tracking
 
-    if kind not in DOCUMENT_KINDS:
-        raise ComplianceError(
-            f"unknown document kind; use one of: {', '.join(DOCUMENT_KINDS)}",
-            where=f"--kind {kind}",
-        )
-    if fmt not in FORMATS:
-        raise ComplianceError(
-            f"unknown format; use one of: {', '.join(FORMATS)}", where=f"--format {fmt}"
-        )
+    check_choice(kind, fmt)
     client = connect_tracking(settings, store)
     facts = document_facts(store, client, system, model_name=model_name, version=version, on=on)
     content = document_text(kind, facts, fmt)
