@@ -3,7 +3,9 @@
 Each run is ``python -m iml4e monitor run NAME --window W --json`` in its own process, so a
 run's memory (a window of a busy deployment can hold millions of rows) is returned when it
 ends, and a run that fails cannot take the platform server down: its error is kept as the
-deployment's last outcome and the scheduler goes on with the next one.
+deployment's last outcome and the scheduler goes on with the next one. After the monitors, a
+``python -m iml4e comply reassess --json`` process assesses again every AI system whose
+assessment went stale (a retraining, an alert, a new dataset version): continuous compliance.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ class SchedulerStatus:
     paused: bool
     runs: int
     last: dict[str, ScheduledOutcome] = field(default_factory=dict)
+    compliance: ScheduledOutcome | None = None
+    """The last reassessment of stale compliance assessments."""
 
 
 class MonitorScheduler:
@@ -58,6 +62,7 @@ class MonitorScheduler:
         self._thread: threading.Thread | None = None
         self._runs = 0
         self._last: dict[str, ScheduledOutcome] = {}
+        self._compliance: ScheduledOutcome | None = None
         self._lock = threading.Lock()
 
     def start(self) -> None:
@@ -88,6 +93,7 @@ class MonitorScheduler:
                 paused=self._paused.is_set(),
                 runs=self._runs,
                 last=dict(self._last),
+                compliance=self._compliance,
             )
 
     def run_round(self) -> list[ScheduledOutcome]:
@@ -95,9 +101,11 @@ class MonitorScheduler:
         with open_store(self.settings) as store:
             names = [d.name for d in list_deployments(store) if d.state in ("serving", "paused")]
         outcomes = [self._run_one(name) for name in names if not self._stop.is_set()]
+        compliance = None if self._stop.is_set() else self._reassess()
         with self._lock:
             self._runs += 1
             self._last.update({outcome.deployment: outcome for outcome in outcomes})
+            self._compliance = compliance or self._compliance
         return outcomes
 
     def _loop(self) -> None:
@@ -110,22 +118,29 @@ class MonitorScheduler:
                 print(f"iml4e up: monitoring round failed: {exc}", file=sys.stderr, flush=True)
 
     def _run_one(self, deployment: str) -> ScheduledOutcome:
-        command = [
-            sys.executable,
-            "-m",
-            "iml4e",
-            "monitor",
-            "run",
-            deployment,
-            "--window",
-            self.window,
-            "--json",
-        ]
+        run = self._run_iml4e(deployment, ["monitor", "run", deployment, "--window", self.window])
+        if run.failed is not None:
+            return run.failed
+        report = run.printed if isinstance(run.printed, dict) else {}
+        return ScheduledOutcome(
+            deployment, run.at, True, report_id=report.get("report_id"), detail=f"{run.took:.1f}s"
+        )
+
+    def _reassess(self) -> ScheduledOutcome:
+        run = self._run_iml4e("compliance", ["comply", "reassess"])
+        if run.failed is not None:
+            return run.failed
+        fresh = run.printed if isinstance(run.printed, list) else []
+        detail = f"{len(fresh)} stale assessments assessed again in {run.took:.1f}s"
+        return ScheduledOutcome("compliance", run.at, True, detail=detail)
+
+    def _run_iml4e(self, what: str, arguments: list[str]) -> _Run:
+        """Run ``python -m iml4e ARGUMENTS --json`` in its own process."""
         started = time.monotonic()
         at = datetime.now(UTC).replace(tzinfo=None)
         try:
             done = subprocess.run(
-                command,
+                [sys.executable, "-m", "iml4e", *arguments, "--json"],
                 capture_output=True,
                 text=True,
                 timeout=RUN_TIMEOUT_S,
@@ -133,19 +148,26 @@ class MonitorScheduler:
                 check=False,
             )
         except subprocess.TimeoutExpired:
-            return ScheduledOutcome(
-                deployment, at, False, detail=f"timed out after {RUN_TIMEOUT_S:.0f}s"
-            )
+            return _Run(at, failed=_failed(what, at, f"timed out after {RUN_TIMEOUT_S:.0f}s"))
         except OSError as exc:  # the interpreter could not be started
-            return ScheduledOutcome(deployment, at, False, detail=str(exc))
+            return _Run(at, failed=_failed(what, at, str(exc)))
         if done.returncode != 0:
             reason = (done.stderr.strip().splitlines() or [f"exit code {done.returncode}"])[-1]
-            return ScheduledOutcome(deployment, at, False, detail=reason)
+            return _Run(at, failed=_failed(what, at, reason))
         try:
-            report = json.loads(done.stdout)
+            printed = json.loads(done.stdout)
         except ValueError:  # one deployment's odd output must not cost the round
-            return ScheduledOutcome(deployment, at, False, detail="the run printed no JSON report")
-        took = time.monotonic() - started
-        return ScheduledOutcome(
-            deployment, at, True, report_id=report.get("report_id"), detail=f"{took:.1f}s"
-        )
+            return _Run(at, failed=_failed(what, at, "the run printed no JSON report"))
+        return _Run(at, took=time.monotonic() - started, printed=printed)
+
+
+@dataclass(frozen=True)
+class _Run:
+    at: datetime
+    took: float = 0.0
+    printed: object = None
+    failed: ScheduledOutcome | None = None
+
+
+def _failed(what: str, at: datetime, detail: str) -> ScheduledOutcome:
+    return ScheduledOutcome(what, at, False, detail=detail)
