@@ -169,7 +169,9 @@ def leakage(context: CheckContext, control: Control) -> Outcome:
     overlap = train_test_overlap(context.model.train, context.model.test)
     evidence = {"overlap": overlap, "test_rows": len(context.model.test)}
     if overlap > limit:
-        return failed(f"{overlap:.2%} of test rows occur in the training rows (limit {limit:g})")
+        return failed(
+            f"{overlap:.2%} of test rows occur in the training rows (limit {limit:g})", **evidence
+        )
     return passed(
         f"{overlap:.2%} of test rows occur in the training rows (limit {limit:g})", **evidence
     )

@@ -275,7 +275,7 @@ def change_freeze(context: CheckContext, control: Control) -> Outcome:
     changes = [
         (event["at"], f"deployment {event['kind']}")
         for event in context.runtime.events
-        if event["kind"] in ("created", "swapped", "starting")
+        if event["kind"] in ("starting", "deployed", "swapped")
     ] + [
         (event.created_at, f"promotion of version {event.model_version}")
         for event in context.model.promotions
