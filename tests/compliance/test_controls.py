@@ -243,13 +243,18 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
 
 
 def _deploy(platform: Platform, name: str, version: str, *, operator: bool) -> None:
-    """What ``iml4e deploy`` records: the manager's start, then the server's loaded version."""
+    """What ``iml4e deploy`` records: the manager's start, then the server's loaded version.
+
+    A server mounts its operator routes only on loopback, so one without them binds all
+    interfaces.
+    """
+    host = "127.0.0.1" if operator else "0.0.0.0"
     record_deployment_start(
         platform.store,
         name,
         model_name=MODEL,
         model_version=version,
-        host="127.0.0.1",
+        host=host,
         port=0,
         url=f"http://127.0.0.1/{name}",
         log_path=str(platform.folder / f"{name}.log"),
@@ -524,7 +529,10 @@ def test_deployment_controls(platform: Platform) -> None:
     )
     absent = plain.result("ART14-OVERRIDE-PRESENT")
     assert absent.status == FAIL
-    assert absent.detail == "credit-plain runs without operator routes (deploy with --operator)"
+    assert absent.detail == (
+        "credit-plain binds 0.0.0.0: the /operator routes are mounted on loopback servers "
+        "only, so answers cannot be overridden there"
+    )
     never = plain.result("ART14-OVERRIDE-EXERCISED")
     assert never.status == FAIL
     assert never.detail == "no paused or override event in the last 90 days"
@@ -596,7 +604,10 @@ def test_deployment_controls(platform: Platform) -> None:
     assert enabled.evidence == {"deployment": "credit-default", "segments": 1}
     present = served.result("ART14-OVERRIDE-PRESENT")
     assert present.status == PASS
-    assert present.detail == "credit-default serves /operator/pause, /resume and /override"
+    assert present.detail.startswith(
+        "credit-default (on 127.0.0.1) serves /operator/pause, /resume and /overrides"
+    )
+    assert present.evidence == {"host": "127.0.0.1"}
     drilled = served.result("ART14-OVERRIDE-EXERCISED")
     assert drilled.status == PASS
     assert set(drilled.evidence) == {"paused", "override"}

@@ -174,7 +174,7 @@ def approvals(context: CheckContext, control: Control) -> Outcome:
     if problem:
         return problem
     needed = int(context.limit(control, "min_approvers") or 0)
-    people = list(dict.fromkeys(event.actor for event in context.model.approvals))
+    people = _approvers_before_promotion(context)
     if len(people) < needed:
         return failed(
             f"{len(people)} approval(s), {needed} needed"
@@ -182,6 +182,24 @@ def approvals(context: CheckContext, control: Control) -> Outcome:
             approvers=people,
         )
     return passed(f"approved by {', '.join(people)} ({needed} needed)", approvers=people)
+
+
+def _approvers_before_promotion(context: CheckContext) -> list[str]:
+    """Distinct approvers, counting only approvals made before the version's first promotion."""
+    version = context.model.detail.version
+    promoted = [
+        event.created_at
+        for event in context.model.promotions
+        if event.model_version == version and event.created_at is not None
+    ]
+    cutoff = min(promoted) if promoted else None
+    return list(
+        dict.fromkeys(
+            event.actor
+            for event in context.model.approvals
+            if cutoff is None or (event.created_at is not None and event.created_at < cutoff)
+        )
+    )
 
 
 def segregation_of_duties(context: CheckContext, control: Control) -> Outcome:

@@ -54,9 +54,13 @@ def documentation_matches_deployed(context: CheckContext, control: Control) -> O
     deployment = context.runtime.deployment
     if deployment is None:
         return not_applicable(NOT_DEPLOYED)
-    files = [document for document in context.documents if document.kind == "annex-iv"]
+    files = [
+        document
+        for document in context.documents
+        if document.kind == "annex-iv" and document.model_name == deployment.model_name
+    ]
     if not files:
-        return failed("no Annex IV documentation has been generated")
+        return failed(f"no Annex IV documentation of {deployment.model_name} has been generated")
     latest = files[-1]
     evidence = {"document": latest.id, "documented": latest.model_version}
     evidence["deployed"] = deployment.model_version
