@@ -13,6 +13,7 @@ import pytest
 from mlflow import MlflowClient
 from sqlalchemy import create_engine, text
 
+from iml4e.compliance.assessment import latest_assessment
 from iml4e.config import load_settings
 from iml4e.registry import alias_history
 from iml4e.serving.deployments import deployment_events
@@ -198,6 +199,39 @@ def test_demo_deploys_canaries_promotes_hot_swaps_and_rolls_back(tmp_path: Path)
     assert retrained["compared_on"].startswith("credit-applications@3 hold-out")
     assert Path(loop["report_html"]).is_file()
     assert [e["kind"] for e in events][-1] == "stopped"
+
+    # the oversight drill went through the server's /operator routes and left its events
+    assert release["oversight"].startswith("paused and resumed by")
+    kinds = [e["kind"] for e in events]
+    assert {"paused", "override"} <= set(kinds)
+    override = next(e for e in events if e["kind"] == "override")
+    assert override["detail"]["reason"].startswith("human oversight drill")
+
+    # the demo ends with the AI Act assessment of the served model and its Annex IV
+    compliance = summary["compliance"]
+    assert (compliance["system"], compliance["tier"]) == ("credit-scoring", "high-risk")
+    assert compliance["model_version"] == "3" and compliance["deployment"] == "credit-default"
+    assert sum(compliance["counts"].values()) == 37
+    annex_iv = Path(compliance["annex_iv"])
+    assert annex_iv.is_file() and "Annex IV" in annex_iv.read_text(encoding="utf-8")
+    with open_store(settings) as store:
+        assessment = latest_assessment(store, "credit-scoring")
+    assert assessment is not None and assessment.id == compliance["assessment_id"]
+    status = {result.control_id: result.status for result in assessment.results}
+    for control in (
+        "ART10-DATA-HASH",
+        "ART12-LOGGING-COVERAGE",
+        "ART12-TAMPER-EVIDENCE",
+        "ART13-DECLARED-ACCURACY",
+        "ART14-OVERRIDE-PRESENT",
+        "ART14-OVERRIDE-EXERCISED",
+        "ART15-FAIRNESS",
+        "ART72-ACTIVE-MONITORS",
+    ):
+        assert status[control] == "pass", (control, assessment.result(control).detail)
+    # the demo's user trained and approved the versions: segregation of duties fails
+    assert status["ART17-SEGREGATION-OF-DUTIES"] == "fail"
+    assert set(compliance["blocking"]) == {r.control_id for r in assessment.blocking()}
 
 
 def test_gate_blocks_registration_and_serving(tmp_path: Path) -> None:
