@@ -49,3 +49,6 @@ def test_rounds_monitor_serving_deployments_and_survive_failing_runs(
     assert outcome.ok, outcome.detail
     [report] = [r for r in list_reports(settings, "scheduled") if r.report_id == outcome.report_id]
     assert report.n_rows >= 1
+    compliance = scheduler.status().compliance
+    assert compliance is not None and compliance.ok, compliance
+    assert compliance.detail.startswith("0 stale assessments assessed again")

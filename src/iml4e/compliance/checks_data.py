@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from iml4e.compliance.catalogue import Control
 from iml4e.compliance.checks import (
     Check,
@@ -21,6 +19,7 @@ from iml4e.compliance.data_checks import (
     subgroup_counts,
     train_test_overlap,
 )
+from iml4e.store.models import naive_utc
 
 DATASHEET_FIELDS = ("origin", "purpose", "collection", "labelling", "cleaning", "assumptions")
 
@@ -47,7 +46,7 @@ def thresholds_before_evaluation(context: CheckContext, control: Control) -> Out
     started = context.model.run_started_at
     if started is None:
         return failed("tracking records no evaluation run for this version")
-    signed = _naive_utc(policy.signed_off_at)
+    signed = naive_utc(policy.signed_off_at)
     evidence = {"signed_off_at": signed.isoformat(), "run_started_at": started.isoformat()}
     if signed < started:
         return passed(
@@ -137,12 +136,10 @@ def data_quality(context: CheckContext, control: Control) -> Outcome:
 
 def subgroup_coverage(context: CheckContext, control: Control) -> Outcome:
     """Every group of each sensitive feature has enough rows in training and test data."""
-    problem = missing_limits(context, control) or _rows_problem(context)
-    if problem:
-        return problem
+    problem = _groups_problem(context, control)
     data = context.system.definition.data
-    if data is None or not data.sensitive_features:
-        return failed("the system file names no sensitive features")
+    if problem is not None or data is None:
+        return problem or failed("the system file has no data section")
     minimum = context.limit(control, "min_subgroup_rows")
     counts = {}
     short = []
@@ -168,23 +165,16 @@ def leakage(context: CheckContext, control: Control) -> Outcome:
     limit = context.limit(control, "max_train_test_overlap")
     overlap = train_test_overlap(context.model.train, context.model.test)
     evidence = {"overlap": overlap, "test_rows": len(context.model.test)}
-    if overlap > limit:
-        return failed(
-            f"{overlap:.2%} of test rows occur in the training rows (limit {limit:g})", **evidence
-        )
-    return passed(
-        f"{overlap:.2%} of test rows occur in the training rows (limit {limit:g})", **evidence
-    )
+    detail = f"{overlap:.2%} of test rows occur in the training rows (limit {limit:g})"
+    return (failed if overlap > limit else passed)(detail, **evidence)
 
 
 def label_base_rate_gap(context: CheckContext, control: Control) -> Outcome:
     """The positive-label rate differs little enough between groups of the training rows."""
-    problem = missing_limits(context, control) or _rows_problem(context)
-    if problem:
-        return problem
+    problem = _groups_problem(context, control)
     data = context.system.definition.data
-    if data is None or not data.sensitive_features:
-        return failed("the system file names no sensitive features")
+    if problem is not None or data is None:
+        return problem or failed("the system file has no data section")
     limit = context.limit(control, "max_label_base_rate_gap")
     train = context.model.train
     rates = label_base_rates(
@@ -212,6 +202,17 @@ def feedback_loops(context: CheckContext, control: Control) -> Outcome:
     return applies("the system keeps learning after deployment")
 
 
+def _groups_problem(context: CheckContext, control: Control) -> Outcome | None:
+    """Why a per-group check cannot run: limits, rows or sensitive features missing."""
+    problem = missing_limits(context, control) or _rows_problem(context)
+    if problem is not None:
+        return problem
+    data = context.system.definition.data
+    if data is None or not data.sensitive_features:
+        return failed("the system file names no sensitive features")
+    return None
+
+
 def _rows_problem(context: CheckContext) -> Outcome | None:
     for key in ("train_rows", "test_rows"):
         if key in context.model.problems:
@@ -219,12 +220,6 @@ def _rows_problem(context: CheckContext) -> Outcome | None:
     if context.model.train is None or context.model.test is None:
         return failed("the training and test rows were not found in the lineage")
     return None
-
-
-def _naive_utc(moment: datetime) -> datetime:
-    if moment.tzinfo is None:
-        return moment
-    return moment.astimezone(UTC).replace(tzinfo=None)
 
 
 def _always_applies(context: CheckContext, control: Control) -> Outcome:

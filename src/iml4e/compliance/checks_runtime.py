@@ -300,22 +300,37 @@ def change_freeze(context: CheckContext, control: Control) -> Outcome:
 
 def ai_disclosure(context: CheckContext, control: Control) -> Outcome:
     """Systems that interact with people set the disclosure text."""
-    if "Art. 50(1)" not in context.system.classification.transparency:
-        return not_applicable("the system does not interact directly with natural persons")
-    text = context.system.definition.disclosure
-    if not text:
-        return failed("the system file sets no AI-interaction disclosure text")
-    return passed(f"disclosure text set: {text!r}")
+    return _transparency_duty(
+        context,
+        "Art. 50(1)",
+        context.system.definition.disclosure,
+        absent="the system does not interact directly with natural persons",
+        unset="the system file sets no AI-interaction disclosure text",
+        done="disclosure text set",
+    )
 
 
 def synthetic_marking(context: CheckContext, control: Control) -> Outcome:
     """Generative systems say how output is marked machine-readably."""
-    if "Art. 50(2)" not in context.system.classification.transparency:
-        return not_applicable("the system does not generate synthetic content")
-    marking = context.system.definition.output_marking
-    if not marking:
-        return failed("the system file does not say how synthetic output is marked")
-    return passed(f"output marking: {marking}")
+    return _transparency_duty(
+        context,
+        "Art. 50(2)",
+        context.system.definition.output_marking,
+        absent="the system does not generate synthetic content",
+        unset="the system file does not say how synthetic output is marked",
+        done="output marking",
+    )
+
+
+def _transparency_duty(
+    context: CheckContext, paragraph: str, value: str | None, *, absent: str, unset: str, done: str
+) -> Outcome:
+    """An Art. 50 duty: not applicable unless classified so, failed until the file says how."""
+    if paragraph not in context.system.classification.transparency:
+        return not_applicable(absent)
+    if not value:
+        return failed(unset)
+    return passed(f"{done}: {value!r}")
 
 
 def _always_applies(context: CheckContext, control: Control) -> Outcome:

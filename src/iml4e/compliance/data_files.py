@@ -2,11 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
 import yaml
+from pydantic import BaseModel, ValidationError
 
 from iml4e.compliance.errors import CatalogueInvalid
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def read_yaml_file(path: Path) -> tuple[str, Any]:
+    """The file's name as errors show it, and its parsed YAML."""
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise CatalogueInvalid(f"cannot read: {error}", where=source) from error
+    return source, parse_yaml(text, source)
+
+
+def validate_as(model: type[Model], raw: Any, source: str) -> Model:
+    """``raw`` as ``model``; the first validation error names the file and key."""
+    try:
+        return model.model_validate(raw)
+    except ValidationError as error:
+        first = error.errors()[0]
+        raise CatalogueInvalid(first["msg"], where=error_where(source, dict(first), raw)) from error
 
 
 def parse_yaml(text: str, source: str) -> Any:

@@ -156,27 +156,15 @@ def _check_datasets(store: Store, lineage: VersionLineage) -> list[DatasetCheck]
     checks = []
     for dataset in lineage.datasets:
         newest = max(info.version for info in list_dataset_versions(store, dataset.name))
+        pinned = (dataset.name, dataset.version, dataset.content_hash, dataset.rows)
         try:
             frame = read_dataset_version(get_dataset_version(store, dataset.name, dataset.version))
         except Iml4eError as error:
-            checks.append(
-                DatasetCheck(
-                    dataset.name,
-                    dataset.version,
-                    dataset.content_hash,
-                    dataset.rows,
-                    None,
-                    newest,
-                    problem=str(error),
-                )
-            )
+            checks.append(DatasetCheck(*pinned, None, newest, problem=str(error)))
             continue
         checks.append(
             DatasetCheck(
-                dataset.name,
-                dataset.version,
-                dataset.content_hash,
-                dataset.rows,
+                *pinned,
                 content_hash(frame) == dataset.content_hash,
                 newest,
                 missing_rate=missing_rate(frame),

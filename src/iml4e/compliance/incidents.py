@@ -26,7 +26,7 @@ from iml4e.serving.deployments import add_deployment_event, deployment_events, g
 from iml4e.serving.errors import DeploymentNotFound
 from iml4e.serving.inference_log import read_inference_log
 from iml4e.store import Store
-from iml4e.store.models import Incident, utcnow
+from iml4e.store.models import Incident, naive_utc
 
 #: Reporting deadlines of Art. 73, in days after the provider becomes aware.
 LEGAL_DEADLINE_DAYS: dict[str, int] = {
@@ -89,7 +89,7 @@ class IncidentInfo:
 
     def time_left(self, now: datetime) -> timedelta:
         """Time until the reporting deadline at ``now``; negative once it has passed."""
-        return self.due_at - _naive_utc(now)
+        return self.due_at - naive_utc(now)
 
     def overdue(self, now: datetime) -> bool:
         """Whether the report was (or, still unsent at ``now``, is) later than the deadline.
@@ -97,7 +97,7 @@ class IncidentInfo:
         A report sent after the deadline stays overdue; an incident closed without a report
         stops its clock when it was closed.
         """
-        end = self.reported_at or self.closed_at or _naive_utc(now)
+        end = self.reported_at or self.closed_at or naive_utc(now)
         return end > self.due_at
 
     @property
@@ -141,7 +141,7 @@ def open_incident(
         raise IncidentInvalid("an incident needs the person who opens it", where="actor")
     days = _deadline_days(severity, _limits(record, policy_limits))
     served = _served_model(store, record, deployment)
-    opened_at = _naive_utc(now)
+    opened_at = naive_utc(now)
     with store.session() as session:
         row = Incident(
             system=record.name,
@@ -174,7 +174,7 @@ def report_incident(
     :class:`IncidentInvalid`. The deployment gets an ``incident_reported`` event naming who
     reported, since the incident row keeps only when.
     """
-    moment = _naive_utc(now)
+    moment = naive_utc(now)
     with store.session() as session:
         row = _row(session, incident_id)
         _check_not_closed(row)
@@ -202,7 +202,7 @@ def close_incident(
     """
     if not note.strip():
         raise IncidentInvalid("closing an incident needs a note saying why", where="note")
-    moment = _naive_utc(now)
+    moment = naive_utc(now)
     with store.session() as session:
         row = _row(session, incident_id)
         _check_not_closed(row)
@@ -225,7 +225,7 @@ def override_freeze(
         raise IncidentInvalid("lifting the freeze needs a reason", where="reason")
     if not actor.strip():
         raise IncidentInvalid("lifting the freeze needs the person who does it", where="actor")
-    at = _naive_utc(now).isoformat()
+    at = naive_utc(now).isoformat()
     with store.session() as session:
         row = _row(session, incident_id)
         _check_not_closed(row)
@@ -265,7 +265,7 @@ def draft_incident_report(store: Store, incident_id: int, *, now: datetime | Non
     """
     incident = get_incident(store, incident_id)
     record = get_system(store, incident.system)
-    moment = _naive_utc(now)
+    moment = naive_utc(now)
     sections = [
         f"# DRAFT — Serious incident report #{incident.id} ({incident.article})",
         f"_Draft generated {moment.isoformat(timespec='seconds')} UTC; "
@@ -476,15 +476,6 @@ def _info(row: Incident) -> IncidentInfo:
     values["description"] = row.description or ""
     values["freeze_override"] = dict(row.freeze_override) if row.freeze_override else None
     return IncidentInfo(**values)
-
-
-def _naive_utc(moment: datetime | None) -> datetime:
-    """``moment`` (now if None) as naive UTC, the form every store timestamp has."""
-    if moment is None:
-        return utcnow()
-    if moment.tzinfo is not None:
-        return moment.astimezone(UTC).replace(tzinfo=None)
-    return moment
 
 
 def _iso(moment: datetime | None) -> str | None:

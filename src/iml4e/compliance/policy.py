@@ -12,10 +12,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, StrictFloat, StrictInt, ValidationError
+from pydantic import BaseModel, ConfigDict, StrictFloat, StrictInt
 
 from iml4e.compliance.catalogue import ControlCatalogue, Tier
-from iml4e.compliance.data_files import error_where, parse_yaml
+from iml4e.compliance.data_files import read_yaml_file, validate_as
 from iml4e.compliance.errors import CatalogueInvalid
 
 POLICY_TEMPLATE = "policy_template.yaml"
@@ -59,18 +59,9 @@ def load_compliance_policy(path: Path, catalogue: ControlCatalogue) -> Complianc
     control reads, limits of the wrong unit, and limits the system's tier needs but lacks.
     Raises :class:`CatalogueInvalid` naming the file and the key.
     """
-    source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise CatalogueInvalid(f"cannot read: {error}", where=source) from error
-    raw = parse_yaml(text, source)
+    source, raw = read_yaml_file(path)
     _check_limits_are_numbers(raw, source)
-    try:
-        policy = CompliancePolicy.model_validate(raw)
-    except ValidationError as error:
-        first = error.errors()[0]
-        raise CatalogueInvalid(first["msg"], where=error_where(source, dict(first), raw)) from error
+    policy = validate_as(CompliancePolicy, raw, source)
     _check_sign_off(policy, source)
     if policy.catalogue_version != catalogue.version:
         raise CatalogueInvalid(

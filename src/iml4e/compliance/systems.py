@@ -18,11 +18,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 
 from iml4e.compliance.classification import Classification, classify
-from iml4e.compliance.data_files import error_where, parse_yaml
+from iml4e.compliance.data_files import read_yaml_file, validate_as
 from iml4e.compliance.errors import CatalogueInvalid, UnknownSystem
 from iml4e.compliance.policy import CompliancePolicy
 from iml4e.registry.names import check_model_name
@@ -171,19 +171,10 @@ def system_example_path(name: str) -> Path:
 
 def load_system_file(path: Path) -> SystemDefinition:
     """Read and check a system file; errors name the file and the key."""
-    source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise CatalogueInvalid(f"cannot read: {error}", where=source) from error
-    raw = parse_yaml(text, source)
+    source, raw = read_yaml_file(path)
     if not isinstance(raw, dict):
         raise CatalogueInvalid("a system file is a mapping of keys", where=source)
-    try:
-        return SystemDefinition.model_validate(raw)
-    except ValidationError as error:
-        first = error.errors()[0]
-        raise CatalogueInvalid(first["msg"], where=error_where(source, dict(first), raw)) from error
+    return validate_as(SystemDefinition, raw, source)
 
 
 def register_system(

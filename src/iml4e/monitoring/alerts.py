@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from iml4e.monitoring.alert_rules import AlertRule, AlertRules
 from iml4e.monitoring.errors import AlertNotActive, AlertNotFound
 from iml4e.store import Store
-from iml4e.store.models import Alert, AlertEvent, utcnow
+from iml4e.store.models import Alert, AlertEvent, naive_utc
 
 OK = "ok"
 PENDING = "pending"
@@ -82,14 +82,6 @@ class AlertEventInfo:
     value: float | None
     detail: dict[str, Any] = field(default_factory=dict)
     created_at: datetime | None = None
-
-
-def _naive_utc(moment: datetime | None) -> datetime:
-    if moment is None:
-        return utcnow()
-    if moment.tzinfo is not None:
-        return moment.astimezone(UTC).replace(tzinfo=None)
-    return moment
 
 
 def _rule_detail(rule: AlertRule) -> dict[str, Any]:
@@ -194,7 +186,7 @@ def evaluate_alerts(
     Rules that stay ``ok`` or stay ``firing`` are not returned. ``now`` (default: the current
     time) is when the values were computed; it drives duration-based ``for``.
     """
-    moment = _naive_utc(now)
+    moment = naive_utc(now)
     changes: list[AlertChange] = []
     with store.session() as session:
         for rule in rules.rules:

@@ -16,11 +16,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
 from iml4e.config import Settings
 from iml4e.store import Store
+
+if TYPE_CHECKING:
+    from iml4e.compliance.assessment import AssessmentInfo
 
 SYSTEM_FILES = {"credit": "credit_scoring"}
 """The shipped system file of each case that is an AI system under the AI Act."""
@@ -101,15 +105,19 @@ def assess_and_document(
         "classify",
         f"{system.name}: {system.tier} ({', '.join(system.classification.articles[:2])})",
     )
+
+    def assessed() -> AssessmentInfo:
+        return assess(
+            settings,
+            store,
+            system.name,
+            actor=settings.user,
+            deployment=deployment,
+            catalogue=catalogue,
+        )
+
     started = time.perf_counter()
-    first = assess(
-        settings,
-        store,
-        system.name,
-        actor=settings.user,
-        deployment=deployment,
-        catalogue=catalogue,
-    )
+    first = assessed()
     assess_seconds = time.perf_counter() - started
     started = time.perf_counter()
     annex_iv = generate_document(
@@ -124,14 +132,7 @@ def assess_and_document(
         version=first.model_version,
     )
     report_seconds = time.perf_counter() - started
-    final = assess(
-        settings,
-        store,
-        system.name,
-        actor=settings.user,
-        deployment=deployment,
-        catalogue=catalogue,
-    )
+    final = assessed()
     counts = final.counts()
     blocking = [result.control_id for result in final.blocking()]
     on_step(
