@@ -25,6 +25,7 @@ from iml4e.compliance.classification import Classification, classify
 from iml4e.compliance.data_files import read_yaml_file, validate_as
 from iml4e.compliance.errors import CatalogueInvalid, UnknownSystem
 from iml4e.compliance.policy import CompliancePolicy
+from iml4e.registry.errors import InvalidModelName
 from iml4e.registry.names import check_model_name
 from iml4e.store import Store
 from iml4e.store.models import AISystem
@@ -112,7 +113,10 @@ class SystemDefinition(BaseModel):
     @classmethod
     def _model_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for name in value:
-            check_model_name(name)
+            try:
+                check_model_name(name)
+            except InvalidModelName as error:  # a ValueError, so the error names file and key
+                raise ValueError(str(error)) from None
         return value
 
     @property
