@@ -203,3 +203,25 @@ def test_a_retraining_on_new_data_makes_the_evidence_stale_and_closes_the_gate(
     assert outcome.decision.startswith("rejected")
     assert "has not been assessed" in outcome.decision
     assert str(platform.client.get_registered_model(MODEL).aliases["champion"]) == champion
+
+
+def test_a_policy_can_add_controls_to_the_gate(platform: Platform) -> None:
+    from iml4e.compliance.systems import get_system, set_system_policy
+
+    champion = str(platform.client.get_registered_model(MODEL).aliases["champion"])
+    served = assess(platform.settings, platform.store, SYSTEM, actor=OFFICER, version=champion)
+    drill = served.result("ART14-OVERRIDE-EXERCISED")
+    assert served.deployment == "credit-default"
+    assert drill.status == "fail" and not drill.required_for_promotion
+    assert "ART14-OVERRIDE-EXERCISED" not in {r.control_id for r in served.blocking()}
+
+    policy = get_system(platform.store, SYSTEM).policy
+    assert policy is not None
+    stricter = policy.model_copy(update={"require_for_promotion": ("ART14-OVERRIDE-EXERCISED",)})
+    set_system_policy(platform.store, SYSTEM, stricter)
+    stale = latest_assessment(platform.store, SYSTEM, MODEL, champion)
+    assert stale is not None and "the compliance policy changed" in stale.stale_reasons
+
+    again = assess(platform.settings, platform.store, SYSTEM, actor=OFFICER, version=champion)
+    assert again.result("ART14-OVERRIDE-EXERCISED").required_for_promotion
+    assert "ART14-OVERRIDE-EXERCISED" in {r.control_id for r in again.blocking()}

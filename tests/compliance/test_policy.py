@@ -51,6 +51,14 @@ def test_the_signed_template_loads(tmp_path: Path, catalogue: ControlCatalogue) 
         policy.limit("no_such_limit")
 
 
+def test_a_policy_adds_controls_to_the_gate(tmp_path: Path, catalogue: ControlCatalogue) -> None:
+    added = ["ART14-OVERRIDE-EXERCISED", "ART72-ACTIVE-MONITORS"]
+    path = _write(tmp_path, _signed_template(require_for_promotion=added))
+    policy = load_compliance_policy(path, catalogue)
+    assert policy.require_for_promotion == tuple(added)
+    assert not any(catalogue.get(control).required_for_promotion for control in added)
+
+
 def test_the_template_sets_every_limit_the_catalogue_reads(catalogue: ControlCatalogue) -> None:
     template = yaml.safe_load(policy_template_text())
     assert set(template["limits"]) == set(catalogue.limit_units())
@@ -97,6 +105,14 @@ def test_a_limited_tier_policy_needs_no_high_risk_limits(
         (_with_limit("log_retention_days", 90), "limits.log_retention_days"),
         (_with_limit("incident_report_days", 30), "limits.incident_report_days"),
         (_with_limit("incident_report_days_death", 11), "limits.incident_report_days_death"),
+        (
+            _signed_template(require_for_promotion=["ART14-OVERRIDE-EXERCISED", "ART99-NOPE"]),
+            "require_for_promotion[1]",
+        ),
+        (
+            _signed_template(require_for_promotion=["ART50-AI-DISCLOSURE"], tier="minimal"),
+            "require_for_promotion[0]",
+        ),
     ],
 )
 def test_a_bad_policy_is_refused_naming_file_and_key(

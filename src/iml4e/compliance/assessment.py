@@ -165,6 +165,7 @@ def assess(
     from iml4e.tracking import connect_tracking
 
     started = time.perf_counter()
+    taken_at = utcnow()  # changes from here on are after the assessment
     catalogue = catalogue or load_catalogue()
     system = get_system(store, system_name)
     model_name = _model_of(system, model_name)
@@ -205,6 +206,7 @@ def assess(
             basis=basis,
             actor=actor,
             duration_s=time.perf_counter() - started,
+            created_at=taken_at,
             results=rows,
         )
         session.add(assessment)
@@ -227,7 +229,8 @@ def get_assessment(
         results = list(row.results)
         session.expunge_all()
     attestations = attestations_covering(store, row.system, row.model_name, row.model_version)
-    infos = tuple(_result_info(result, catalogue, attestations) for result in results)
+    added = _added_requirements(store, row.system)
+    infos = tuple(_result_info(result, catalogue, attestations, added) for result in results)
     return AssessmentInfo(
         id=row.id,
         system=row.system,
@@ -419,13 +422,25 @@ def _result_row(control: Control, outcome: Outcome, context: CheckContext) -> Co
     )
 
 
+def _added_requirements(store: Store, system: str) -> frozenset[str]:
+    """The controls the system's policy adds to those required before a promotion."""
+    try:
+        policy = get_system(store, system).policy
+    except BadInput:
+        return frozenset()
+    return frozenset(policy.require_for_promotion) if policy else frozenset()
+
+
 def _result_info(
-    row: ControlResult, catalogue: ControlCatalogue, attestations: dict[str, AttestationInfo]
+    row: ControlResult,
+    catalogue: ControlCatalogue,
+    attestations: dict[str, AttestationInfo],
+    added: frozenset[str],
 ) -> ControlResultInfo:
     try:
         control = catalogue.get(row.control_id)
         title, articles, kind = control.title, control.articles, control.type
-        required = control.required_for_promotion
+        required = control.required_for_promotion or control.id in added
     except KeyError:  # a control of an older catalogue
         title, articles, kind, required = row.control_id, (), "automatic", False
     status, detail, attested_by = row.status, row.detail, None

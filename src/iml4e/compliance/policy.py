@@ -40,6 +40,8 @@ class CompliancePolicy(BaseModel):
     signed_off_by: str | None = None
     signed_off_at: datetime | None = None
     limits: dict[str, StrictInt | StrictFloat]
+    require_for_promotion: tuple[str, ...] = ()
+    """Controls the signer adds to those the catalogue requires before a promotion."""
 
     def limit(self, name: str) -> float | int:
         """The value of one limit; :class:`KeyError` if the policy does not set it."""
@@ -70,6 +72,7 @@ def load_compliance_policy(path: Path, catalogue: ControlCatalogue) -> Complianc
             where=f"{source}: catalogue_version",
         )
     _check_limits(policy, catalogue, source)
+    _check_required_controls(policy, catalogue, source)
     return policy
 
 
@@ -112,6 +115,21 @@ def _check_limits(policy: CompliancePolicy, catalogue: ControlCatalogue, source:
             f"limits needed by {policy.tier} controls are not set: {missing}",
             where=f"{source}: limits.{missing[0]}",
         )
+
+
+def _check_required_controls(
+    policy: CompliancePolicy, catalogue: ControlCatalogue, source: str
+) -> None:
+    """Every control the policy adds to the gate exists and applies to the system's tier."""
+    known = {control.id: control for control in catalogue.controls}
+    for index, control_id in enumerate(policy.require_for_promotion):
+        where = f"{source}: require_for_promotion[{index}]"
+        if control_id not in known:
+            raise CatalogueInvalid(f"no control {control_id!r} in the catalogue", where=where)
+        if policy.tier not in known[control_id].applies_to:
+            raise CatalogueInvalid(
+                f"{control_id} does not apply to {policy.tier} systems", where=where
+            )
 
 
 def _unit_problem(name: str, value: Any, unit: str) -> str | None:

@@ -15,6 +15,7 @@ from iml4e.compliance.catalogue import ControlCatalogue
 from iml4e.compliance.systems import SystemRecord, get_system
 from iml4e.errors import BadInput
 from iml4e.store import Store
+from iml4e.store.models import naive_utc
 
 if TYPE_CHECKING:
     from iml4e.compliance.evidence_model import ModelEvidence
@@ -48,7 +49,7 @@ def stale_reasons(
         return ["the system is no longer registered"]
     basis = row.basis or {}
     reasons = _changed_basis(system, basis, catalogue)
-    reasons += _newer_datasets(store, basis.get("datasets") or {})
+    reasons += _newer_datasets(store, basis.get("datasets") or {}, row)
     if row.deployment is not None:
         reasons += _deployment_changes(store, row, basis.get("deployment_version"))
     reasons += [
@@ -74,13 +75,19 @@ def _changed_basis(
     return reasons
 
 
-def _newer_datasets(store: Store, datasets: dict[str, int]) -> list[str]:
+def _newer_datasets(store: Store, datasets: dict[str, int], row: ComplianceAssessment) -> list[str]:
+    """Versions of the lineage's datasets registered after the assessment was taken."""
     from iml4e.data.catalog import list_dataset_versions
 
     reasons = []
     for name, version in datasets.items():
-        newest = max((info.version for info in list_dataset_versions(store, name)), default=0)
-        if newest > version:
+        newer = [
+            info
+            for info in list_dataset_versions(store, name)
+            if info.version > version and naive_utc(info.created_at) > row.created_at
+        ]
+        if newer:
+            newest = max(info.version for info in newer)
             reasons.append(f"a new dataset version {name}@{newest} (assessed on {name}@{version})")
     return reasons
 
