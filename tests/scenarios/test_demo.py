@@ -62,7 +62,13 @@ def test_demo_runs_end_to_end_and_again_is_answered_from_the_cache(tmp_path: Pat
     assert second["pipeline_run_id"] != first["pipeline_run_id"]
     assert second["dataset_version"] == first["dataset_version"]
     assert second["dataset_hash"] == first["dataset_hash"]
-    assert second["requests_logged"] == SENT
+    # The first run registered the credit-scoring AI system (high-risk): the compliance gate now
+    # refuses to make the unassessed challenger champion, so the promoted, rolled-back and
+    # retrained batches (20 requests each) are not sent.
+    assert "compliance credit-scoring" in second["release"]["promotion"]
+    assert "has not been assessed" in second["release"]["promotion"]
+    assert second["requests_sent"] == second["requests_logged"] == SENT - 60
+    assert second["compliance"]["previous_stale"]  # the first run's assessment went stale
     assert second["release"]["challenger_version"] == "2"  # the challenger's run is cached too
 
     # A different seed is different data: new dataset versions and model versions 4 and 5
@@ -86,7 +92,9 @@ def test_demo_runs_end_to_end_and_again_is_answered_from_the_cache(tmp_path: Pat
     parent = client.get_run(first["pipeline_mlflow_run_id"])
     assert parent.data.metrics["roc_auc"] == pytest.approx(first["metrics"]["roc_auc"])
     assert parent.data.params["rows"] == "3000"
-    assert run.data.metrics["live_requests_logged"] == SENT
+    # the register step's run is the cached one of both first runs: each logged its count
+    logged = client.get_metric_history(first["mlflow_run_id"], "live_requests_logged")
+    assert [m.value for m in sorted(logged, key=lambda m: m.timestamp)] == [SENT, SENT - 60]
 
     # Every model leads back to the exact dataset version it was trained on.
     dataset_input = run.inputs.dataset_inputs[0].dataset
