@@ -131,10 +131,7 @@ def report_command(
 
     with comply_store(ctx) as (settings, store):
         incident = report_incident(store, incident_id, actor=actor or settings.user)
-    if json_output:
-        print_json(incident.as_dict())
-        return
-    _print_incident("reported", incident)
+    _show("reported", incident, json_output)
 
 
 @incident_app.command("close")
@@ -150,10 +147,7 @@ def close_command(
 
     with comply_store(ctx) as (settings, store):
         incident = close_incident(store, incident_id, actor=actor or settings.user, note=note)
-    if json_output:
-        print_json(incident.as_dict())
-        return
-    _print_incident("closed", incident)
+    _show("closed", incident, json_output)
 
 
 @incident_app.command("override")
@@ -169,10 +163,7 @@ def override_command(
 
     with comply_store(ctx) as (settings, store):
         incident = override_freeze(store, incident_id, actor=actor or settings.user, reason=reason)
-    if json_output:
-        print_json(incident.as_dict())
-        return
-    _print_incident("freeze lifted", incident)
+    _show("freeze lifted", incident, json_output)
 
 
 @incident_app.command("draft")
@@ -183,6 +174,13 @@ def draft_command(ctx: typer.Context, incident_id: IdArgument) -> None:
     with comply_store(ctx) as (_, store):
         draft = draft_incident_report(store, incident_id)
     typer.echo(draft, nl=False)
+
+
+def _show(verb: str, incident: IncidentInfo, json_output: bool) -> None:
+    if json_output:
+        print_json(incident.as_dict())
+    else:
+        _print_incident(verb, incident)
 
 
 def register(comply_app: typer.Typer) -> None:
