@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pandas.util import hash_pandas_object
 from scipy.stats import norm
 
 from iml4e.compliance.errors import ComplianceError
+from iml4e.data.quality import find_duplicate_rows, find_train_test_overlap
 
 
 def missing_rate(frame: pd.DataFrame) -> float:
@@ -29,10 +29,8 @@ def missing_rate(frame: pd.DataFrame) -> float:
 
 
 def duplicate_rate(frame: pd.DataFrame) -> float:
-    """The share of rows that repeat an earlier row (0.0 for a frame without rows)."""
-    if len(frame) == 0:
-        return 0.0
-    return float(frame.duplicated().sum() / len(frame))
+    """The share of rows that repeat an earlier row (the data room's duplicate check)."""
+    return find_duplicate_rows(frame).share
 
 
 def _labels(groups: pd.Series) -> pd.Series:
@@ -57,14 +55,10 @@ def train_test_overlap(train: pd.DataFrame, test: pd.DataFrame) -> float:
     Rows are compared over the columns both frames have, in the test frame's column order. A
     test row seen in training measures memory, not generalisation (leakage).
     """
-    if len(test) == 0:
-        return 0.0
     shared = [column for column in test.columns if column in train.columns]
     if not shared:
         raise ComplianceError("train and test share no columns", where="train_test_overlap")
-    seen = set(hash_pandas_object(train[shared], index=False).to_numpy())
-    in_train = hash_pandas_object(test[shared], index=False).isin(seen)
-    return float(in_train.mean())
+    return find_train_test_overlap(train, test, columns=shared).share_of_test
 
 
 def label_base_rates(
