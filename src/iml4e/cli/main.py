@@ -22,6 +22,7 @@ from iml4e.cli import (
     commands_platform,
     commands_registry,
     commands_serving,
+    commands_users,
 )
 from iml4e.cli.context import CliState
 from iml4e.cli.output import print_error
@@ -75,6 +76,7 @@ commands_registry.register(app)
 commands_deploy.register(app)
 commands_monitor.register(app)
 commands_comply.register(app)
+commands_users.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:
