@@ -168,6 +168,7 @@ def _fill_defaults(values: dict[str, Any], sources: dict[str, str], cwd: Path) -
     default("serving_max_connections", 4096)
     default("monitor_interval_s", 300.0)
     default("monitor_window", "1h")
+    default("server_auth", "auto")
 
 
 def _check_database_url(url: str, source: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.engine import make_url
@@ -28,6 +29,10 @@ class Settings(BaseModel):
     artifact_root: str = Field(description="Folder or URI where artifacts and models are stored.")
     server_host: str = Field(description="Address the platform server binds to.")
     server_port: int = Field(ge=1, le=65535, description="Port of the platform server.")
+    server_auth: Literal["auto", "on", "off"] = Field(
+        description="Whether the platform server asks who is calling: `on`, `off`, or `auto` "
+        "(on unless it binds to loopback, where one local user is the default)."
+    )
     mlflow_port: int = Field(ge=1, le=65535, description="Port of the MLflow UI started by `up`.")
     mlflow_tracking_uri: str = Field(description="MLflow tracking URI (the database by default).")
     mlflow_registry_uri: str = Field(description="MLflow registry URI (the database by default).")

@@ -1,6 +1,7 @@
-"""The platform's ASGI app: health, a landing page, and the MLflow UI under ``/mlflow``.
+"""The platform's ASGI app: health, metrics, the REST API under ``/api`` (with users, roles
+and the audit trail), a landing page, and the MLflow UI under ``/mlflow``.
 
-The REST API and web UI of the later rooms mount here. The app opens the store once at
+The web UI mounts here too. The app opens the store once at
 start-up (lifespan) and shares one HTTP client for the MLflow checks and the proxy; it never
 imports MLflow, so it starts in well under a second.
 """
@@ -21,7 +22,9 @@ from starlette.concurrency import run_in_threadpool
 from iml4e import __version__
 from iml4e.config import Settings
 from iml4e.monitoring.gauges import monitoring_exposition
+from iml4e.server.api import router as api_router
 from iml4e.server.health import database_status, mlflow_is_ready
+from iml4e.server.http_errors import add_error_handlers
 from iml4e.server.mlflow_proxy import MLFLOW_PREFIX, PROXY_TIMEOUT, add_mlflow_proxy
 from iml4e.server.mlflow_ui import mlflow_ui_url
 from iml4e.store import Store, open_store
@@ -60,9 +63,10 @@ def create_platform_app(settings: Settings) -> FastAPI:
     resources = _Resources()
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(running: FastAPI) -> AsyncIterator[None]:
         resources.store = open_store(settings, migrate=False)
         resources.http = httpx.AsyncClient(timeout=PROXY_TIMEOUT, trust_env=False)
+        running.state.store, running.state.settings = resources.store, settings
         try:
             yield
         finally:
@@ -101,6 +105,8 @@ def create_platform_app(settings: Settings) -> FastAPI:
     async def index() -> HTMLResponse:
         return HTMLResponse(_index_page())
 
+    app.include_router(api_router)
+    add_error_handlers(app)
     add_mlflow_proxy(app, mlflow_url, lambda: resources.http)
     return app
 
