@@ -506,7 +506,9 @@ def test_deployment_controls(platform: Platform) -> None:
     annex_iv = platform.good_documents[1]
     # A deployment without operator routes, serving another version than the documented one.
     _deploy(platform, "credit-plain", platform.leaky, operator=False)
-    plain = _assess(platform, SYSTEM, "credit-plain")
+    # a server on all interfaces of an installation whose platform asks nobody who calls
+    open_settings = platform.settings.model_copy(update={"server_auth": "off"})
+    plain = assess(open_settings, platform.store, SYSTEM, actor=OFFICER, deployment="credit-plain")
     assert plain.model_version == platform.leaky
 
     mismatch = plain.result("ART11-DOC-MATCHES-DEPLOYED")
@@ -530,9 +532,11 @@ def test_deployment_controls(platform: Platform) -> None:
     absent = plain.result("ART14-OVERRIDE-PRESENT")
     assert absent.status == FAIL
     assert absent.detail == (
-        "credit-plain binds 0.0.0.0: the /operator routes are mounted on loopback servers "
-        "only, so answers cannot be overridden there"
+        "credit-plain binds 0.0.0.0 with server_auth off: the /operator routes are only "
+        "mounted on loopback or behind API tokens, so answers cannot be overridden there"
     )
+    guarded = _assess(platform, SYSTEM, "credit-plain").result("ART14-OVERRIDE-PRESENT")
+    assert guarded.status == PASS and guarded.detail.endswith("behind API tokens and roles")
     never = plain.result("ART14-OVERRIDE-EXERCISED")
     assert never.status == FAIL
     assert never.detail == "no paused or override event in the last 90 days"

@@ -9,11 +9,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import httpx
 import pytest
 from mlflow import MlflowClient
 from starlette.testclient import TestClient
 
+from iml4e.audit import list_audit
 from iml4e.registry import set_alias
+from iml4e.server.access import bearer_guard
+from iml4e.server.tokens import create_token
+from iml4e.server.users import add_user
 from iml4e.serving.app import create_model_app
 from iml4e.serving.deployments import deployment_events, get_deployment, record_deployment
 from iml4e.serving.inference_log import InferenceLogWriter, read_inference_log
@@ -62,6 +67,7 @@ def serve(
     champion: ServedModel,
     *,
     follow: dict[str, str] | None = None,
+    guarded: bool = False,
     **roles: ServedModel | float,
 ) -> Iterator[Served]:
     settings = registered_model.settings
@@ -79,7 +85,14 @@ def serve(
     watcher = None
     if follow is not None:
         watcher = DeploymentWatcher(settings, store, router, follow=follow, interval=0.1)
-    app = create_model_app(router, log=log, store=store, watcher=watcher, operator_routes=True)
+    app = create_model_app(
+        router,
+        log=log,
+        store=store,
+        watcher=watcher,
+        operator_routes=True,
+        operator_guard=bearer_guard(store) if guarded else None,
+    )
     with TestClient(app) as client:
         yield Served(client, store, deployment, watcher)
     store.close()
@@ -216,6 +229,43 @@ def test_pause_resume_and_override_through_the_operator_routes(
         assert recorded.original == first_logged.outputs
         kinds = [e["kind"] for e in deployment_events(served.store, "overseen")]
         assert kinds[-3:] == ["paused", "serving", "override"]
+
+
+def test_operator_routes_behind_tokens_need_a_role_that_may_act(
+    registered_model: RegisteredModel, versions: tuple[ServedModel, ServedModel]
+) -> None:
+    champion, _ = versions
+    with serve(registered_model, "guarded", champion, guarded=True) as served:
+        client, store = served.client, served.store
+        tokens = {}
+        for role in ("viewer", "developer", "approver"):
+            add_user(store, f"{role}-1", role=role, password="a long enough secret", actor="t")
+            tokens[role] = create_token(store, f"{role}-1", name="ops", actor="t").token
+
+        def post(path: str, role: str | None, body: dict[str, object]) -> httpx.Response:
+            headers = {"Authorization": f"Bearer {tokens[role]}"} if role else {}
+            return client.post(path, json=body, headers=headers)
+
+        assert invoke(client, "answered", "guarded") == (200, champion.version)
+        assert post("/operator/pause", None, {"reason": "odd"}).status_code == 401
+        refused = post("/operator/pause", "viewer", {"reason": "odd"})
+        assert refused.status_code == 403 and "deployment.pause" in refused.json()["message"]
+        assert get_deployment(store, "guarded").state == "serving"
+        paused = post("/operator/pause", "developer", {"actor": "someone else", "reason": "odd"})
+        assert paused.status_code == 200 and paused.json()["paused"] is True
+        assert deployment_events(store, "guarded")[-1]["actor"] == "developer-1"
+        assert post("/operator/resume", "developer", {}).status_code == 200
+
+        override = {"request_id": "answered", "value": 0, "reason": "checked"}
+        assert post("/operator/overrides", "developer", override).status_code == 403
+        assert post("/operator/overrides", "approver", override).status_code == 201
+        (recorded,) = list_overrides(store, "guarded")
+        assert recorded.actor == "approver-1"
+        denied = list_audit(store, outcome="denied")
+        assert [(e.actor, e.action) for e in denied[:2]] == [
+            ("developer-1", "deployment.override"),
+            ("viewer-1", "deployment.pause"),
+        ]
 
 
 def test_a_pause_recorded_in_the_store_reaches_the_server_and_the_fallback_answers(

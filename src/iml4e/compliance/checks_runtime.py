@@ -179,6 +179,12 @@ def override_present(context: CheckContext, control: Control) -> Outcome:
     if deployment is None:
         return not_applicable(NOT_DEPLOYED)
     host = deployment.host or "127.0.0.1"
+    if context.runtime.operator_tokens:
+        return passed(
+            f"{deployment.name} (on {host}) serves /operator/pause, /resume and /overrides "
+            "behind API tokens and roles",
+            host=host,
+        )
     if _is_loopback(host):
         return passed(
             f"{deployment.name} (on {host}) serves /operator/pause, /resume and /overrides; "
@@ -186,8 +192,8 @@ def override_present(context: CheckContext, control: Control) -> Outcome:
             host=host,
         )
     return failed(
-        f"{deployment.name} binds {host}: the /operator routes are mounted on loopback servers "
-        "only, so answers cannot be overridden there",
+        f"{deployment.name} binds {host} with server_auth off: the /operator routes are only "
+        "mounted on loopback or behind API tokens, so answers cannot be overridden there",
         host=host,
     )
 

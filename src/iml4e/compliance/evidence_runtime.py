@@ -76,6 +76,8 @@ class RuntimeEvidence:
     reports: list[ReportSummary] = field(default_factory=list)
     firing_alerts: list[dict[str, Any]] = field(default_factory=list)
     """Alert events that went ``firing``: ``{"rule", "at"}``."""
+    operator_tokens: bool = False
+    """Whether the deployment's operator routes ask for API tokens (``server_auth``)."""
     problems: dict[str, str] = field(default_factory=dict)
 
 
@@ -106,6 +108,9 @@ def gather_runtime_evidence(
     if deployment is None:
         evidence.problems["serving_config"] = "the model is not deployed"
         return evidence
+    from iml4e.server.access import auth_required
+
+    evidence.operator_tokens = auth_required(settings, deployment.host or "127.0.0.1")
     evidence.events = deployment_events(store, deployment.name)
     evidence.log = _log_stats(store, deployment.name)
     evidence.seal = seal_segments(store, deployment.name, previous_seal)

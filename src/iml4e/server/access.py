@@ -10,6 +10,7 @@ CSRF token in ``X-CSRF-Token``. With auth off, the caller is the settings' user 
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from datetime import datetime
 
 from iml4e.config import Settings
@@ -22,10 +23,11 @@ CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def auth_required(settings: Settings) -> bool:
-    """Whether the server asks who is calling (``server_auth``; ``auto``: off on loopback)."""
+def auth_required(settings: Settings, host: str | None = None) -> bool:
+    """Whether a server bound to ``host`` (the platform's by default) asks who is calling
+    (``server_auth``; ``auto``: not on loopback)."""
     if settings.server_auth == "auto":
-        return not is_loopback(settings.server_host)
+        return not is_loopback(host or settings.server_host)
     return settings.server_auth == "on"
 
 
@@ -60,18 +62,38 @@ def identify(
 ) -> UserInfo:
     """The caller of one request; raises the server room's 401/403 errors when unknown."""
     from iml4e.server.sessions import check_csrf, session_user
-    from iml4e.server.tokens import authenticate_token
 
     if not auth_required(settings):
         return local_user(settings)
     if authorization:
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise InvalidSession("expected an Authorization header of the form Bearer <token>")
-        return authenticate_token(store, token.strip())
+        return bearer_user(store, authorization)
     if session_cookie:
         user, expected = session_user(store, session_cookie)
         if method.upper() not in SAFE_METHODS:
             check_csrf(expected, csrf_token)
         return user
     raise InvalidSession("log in or send an API token")
+
+
+def bearer_user(store: Store, authorization: str | None) -> UserInfo:
+    """The user of an ``Authorization: Bearer iml4e_…`` header."""
+    from iml4e.server.tokens import authenticate_token
+
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise InvalidSession("send an Authorization header of the form Bearer <API token>")
+    return authenticate_token(store, token.strip())
+
+
+def bearer_guard(store: Store) -> Callable[[str | None, str, str], str]:
+    """A check for servers outside the platform app (the model server's operator routes):
+    ``guard(authorization, action, target)`` returns the caller's name when its token's role
+    may do ``action``, else raises (401 unknown caller, 403 refused and audited)."""
+    from iml4e.server.permissions import require
+
+    def guard(authorization: str | None, action: str, target: str) -> str:
+        user = bearer_user(store, authorization)
+        require(user, action, store=store, target=target)
+        return user.name
+
+    return guard

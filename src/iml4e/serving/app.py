@@ -40,7 +40,7 @@ from iml4e.serving.metrics import CONTENT_TYPE, ServingMetrics
 from iml4e.serving.payloads import parse_invocations, parse_kserve_v1
 from iml4e.serving.router import Answering, Router
 from iml4e.serving.routes_feedback import feedback_routes
-from iml4e.serving.routes_operator import operator_route_list
+from iml4e.serving.routes_operator import OperatorGuard, operator_route_list
 from iml4e.serving.routes_v2 import v2_routes
 from iml4e.serving.served_model import ServedModel
 from iml4e.serving.watcher import DeploymentWatcher
@@ -64,6 +64,7 @@ def create_model_app(
     store: Store | None = None,
     watcher: DeploymentWatcher | None = None,
     operator_routes: bool = False,
+    operator_guard: OperatorGuard | None = None,
     on_shutdown: Callable[[], None] | None = None,
 ) -> Starlette:
     """The ASGI app serving ``router``'s deployment, logging every answer to ``log``.
@@ -168,7 +169,7 @@ def create_model_app(
     if operator_routes:
         if store is None:
             raise ValueError("operator routes need the store")
-        routes.extend(operator_route_list(router, store))
+        routes.extend(operator_route_list(router, store, guard=operator_guard))
     measured = [
         Route(
             r.path,

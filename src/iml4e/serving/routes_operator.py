@@ -11,23 +11,39 @@ guard them.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from iml4e.errors import BadInput
+from iml4e.errors import BadInput, CheckFailed
 from iml4e.serving._http import FastJSONResponse, read_json
 from iml4e.serving.errors import DeploymentNotFound, UnknownRequest
 from iml4e.serving.operator import pause_deployment, record_override, resume_deployment
 from iml4e.serving.router import Router
 from iml4e.store import Store
 
+OperatorGuard = Callable[[str | None, str, str], str]
+"""``(authorization header, action, target) → actor``; raises when the caller may not."""
 
-def operator_route_list(router: Router, store: Store) -> list[Route]:
-    """The ``/operator`` routes of ``router``'s deployment, recording to ``store``."""
+
+def operator_route_list(
+    router: Router, store: Store, *, guard: OperatorGuard | None = None
+) -> list[Route]:
+    """The ``/operator`` routes of ``router``'s deployment, recording to ``store``.
+
+    With ``guard`` the actor is the caller its API token names, who must hold a role allowed
+    to pause (``deployment.pause``) or override (``deployment.override``); without, the
+    body's ``actor`` is taken as given (a loopback server on one person's machine).
+    """
     deployment = router.deployment
+
+    def actor(request: Request, body: dict[str, Any], action: str) -> str:
+        if guard is None:
+            return _text(body, "actor")
+        return guard(request.headers.get("Authorization"), action, f"deployment:{deployment}")
 
     def state() -> dict[str, Any]:
         return {
@@ -47,9 +63,12 @@ def operator_route_list(router: Router, store: Store) -> list[Route]:
         try:
             body = await _object(request)
             pause_deployment(
-                store, deployment, actor=_text(body, "actor"), reason=_text(body, "reason")
+                store,
+                deployment,
+                actor=actor(request, body, "deployment.pause"),
+                reason=_text(body, "reason"),
             )
-        except BadInput as exc:
+        except REFUSALS as exc:
             return _refused(exc)
         router.pause()
         return FastJSONResponse(state())
@@ -61,10 +80,10 @@ def operator_route_list(router: Router, store: Store) -> list[Route]:
             resume_deployment(
                 store,
                 deployment,
-                actor=_text(body, "actor"),
+                actor=actor(request, body, "deployment.pause"),
                 reason=None if reason is None else _text(body, "reason"),
             )
-        except BadInput as exc:
+        except REFUSALS as exc:
             return _refused(exc)
         router.resume()
         return FastJSONResponse(state())
@@ -79,10 +98,10 @@ def operator_route_list(router: Router, store: Store) -> list[Route]:
                 deployment,
                 request_id=_text(body, "request_id"),
                 value=body["value"],
-                actor=_text(body, "actor"),
+                actor=actor(request, body, "deployment.override"),
                 reason=_text(body, "reason"),
             )
-        except BadInput as exc:
+        except REFUSALS as exc:
             return _refused(exc)
         return FastJSONResponse(dataclasses.asdict(record), status_code=201)
 
@@ -108,7 +127,11 @@ def _text(body: dict[str, Any], field: str) -> str:
     return value
 
 
-def _refused(exc: BadInput) -> Response:
+REFUSALS = (BadInput, CheckFailed)
+"""Bad input, an unknown caller (401) or a refused one (403, ``PermissionDenied``)."""
+
+
+def _refused(exc: BadInput | CheckFailed) -> Response:
     status = 404 if isinstance(exc, DeploymentNotFound | UnknownRequest) else 400
     status = getattr(exc, "status", status)
     return FastJSONResponse(

@@ -24,6 +24,7 @@ from iml4e.serving.deployments import get_deployment, record_deployment, set_dep
 from iml4e.serving.inference_log import InferenceLogWriter
 from iml4e.serving.model_refs import ResolvedModel, resolve_model
 from iml4e.serving.router import Router
+from iml4e.serving.routes_operator import OperatorGuard
 from iml4e.serving.served_model import ServedModel, load_served_model
 from iml4e.serving.spec import ServeSpec
 from iml4e.serving.watcher import DeploymentWatcher
@@ -47,7 +48,8 @@ def serve_model(
 
     The deployment is marked ``serving`` once the models are loaded and ``stopped`` when the
     server shuts down (SIGINT/SIGTERM); every worker closes its inference log segment on the
-    way out. Operator routes are mounted only when ``host`` is a loopback address.
+    way out. Operator routes are mounted on a loopback address, and on any other behind API
+    tokens and roles (``server_auth``; ``auto`` asks for them off loopback).
     """
     import uvicorn
 
@@ -56,7 +58,12 @@ def serve_model(
     spec.check()
     ensure_port_free(host, port, "--port")
     prepare_home(settings)
-    spec = dataclasses.replace(spec, operator_routes=_is_loopback(host))
+    from iml4e.server.access import auth_required
+
+    guarded = auth_required(settings, host)
+    spec = dataclasses.replace(
+        spec, operator_routes=_is_loopback(host) or guarded, operator_auth=guarded
+    )
     store = open_store(settings)
     # With several workers the parent only checks the URIs (each worker loads its own copy):
     # a model held here would cost a worker's memory for nothing.
@@ -173,8 +180,15 @@ def _build_app(
         store=store,
         watcher=watcher,
         operator_routes=spec.operator_routes,
+        operator_guard=_operator_guard(store) if spec.operator_auth else None,
         on_shutdown=on_shutdown,
     )
+
+
+def _operator_guard(store: Store) -> OperatorGuard:
+    from iml4e.server.access import bearer_guard
+
+    return bearer_guard(store)
 
 
 def _is_loopback(host: str) -> bool:

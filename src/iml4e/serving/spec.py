@@ -19,9 +19,10 @@ ROLE_OPTIONS = {"challenger": "--challenger", "shadow": "--shadow", "fallback": 
 class ServeSpec:
     """A deployment's models (``models:/NAME@ALIAS`` or ``models:/NAME/VERSION``) and rule.
 
-    ``split`` is the share of requests the canary ``challenger_uri`` answers; a
-    ``shadow_uri`` sees every request but is only logged; ``fallback_uri`` answers while the
-    deployment is paused. ``operator_routes`` mounts ``/operator`` (loopback servers only).
+        ``split`` is the share of requests the canary ``challenger_uri`` answers; a
+        ``shadow_uri`` sees every request but is only logged; ``fallback_uri`` answers while the
+        deployment is paused. ``operator_routes`` mounts ``/operator``: on loopback servers, and on
+    others only behind ``operator_auth`` (API tokens and roles).
     """
 
     model_uri: str
@@ -31,6 +32,8 @@ class ServeSpec:
     shadow_uri: str | None = None
     fallback_uri: str | None = None
     operator_routes: bool = False
+    operator_auth: bool = False
+    """Whether the operator routes ask for an API token whose role allows the action."""
 
     def check(self) -> None:
         """Raise :class:`InvalidDeploymentSpec` naming the option that does not fit."""
