@@ -108,8 +108,8 @@ def register_command(
 
     definition = load_system_file(file)
     rules = load_compliance_policy(policy, load_catalogue()) if policy is not None else None
-    with comply_store(ctx) as (_, store):
-        record = register_system(store, definition, policy=rules)
+    with comply_store(ctx) as (settings, store):
+        record = register_system(store, definition, policy=rules, actor=settings.user)
     if json_output:
         print_json(_system_dict(record))
         return

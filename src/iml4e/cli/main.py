@@ -13,6 +13,7 @@ import typer
 
 from iml4e import __version__
 from iml4e.cli import (
+    commands_audit,
     commands_comply,
     commands_data,
     commands_demo,
@@ -77,6 +78,7 @@ commands_deploy.register(app)
 commands_monitor.register(app)
 commands_comply.register(app)
 commands_users.register(app)
+commands_audit.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from iml4e.audit import record_audit
 from iml4e.compliance.attestations import AttestationInfo, attestations_covering
 from iml4e.compliance.catalogue import Control, ControlCatalogue, load_catalogue
 from iml4e.compliance.checks import (
@@ -212,7 +213,20 @@ def assess(
         session.add(assessment)
         session.flush()
         assessment_id = assessment.id
-    return get_assessment(store, assessment_id, catalogue=catalogue)
+    info = get_assessment(store, assessment_id, catalogue=catalogue)
+    record_audit(
+        store,
+        actor=actor,
+        action="compliance.assess",
+        target=f"system:{system.name}",
+        detail={
+            "assessment": assessment_id,
+            "model": f"{model_name}@{version}",
+            "counts": info.counts(),
+            "blocking": len(info.blocking()),
+        },
+    )
+    return info
 
 
 def get_assessment(

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from iml4e.audit import record_audit
 from iml4e.compliance.catalogue import ControlCatalogue
 from iml4e.compliance.errors import AttestationInvalid, UnknownControl
 from iml4e.compliance.systems import get_system
@@ -122,7 +123,20 @@ def attest(
         )
         session.add(row)
         session.flush()
-        return _info(row)
+        info = _info(row)
+    record_audit(
+        store,
+        actor=actor,
+        action="compliance.attest",
+        target=f"system:{system}",
+        detail={
+            "attestation": info.id,
+            "control": control_id,
+            "model": model_name,
+            "version": info.model_version,
+        },
+    )
+    return info
 
 
 def list_attestations(

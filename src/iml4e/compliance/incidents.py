@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from iml4e.audit import record_audit
 from iml4e.compliance.errors import IncidentInvalid, UnknownIncident
 from iml4e.compliance.systems import SystemRecord, get_system
 from iml4e.monitoring.alerts import alert_history
@@ -162,6 +163,7 @@ def open_incident(
         info = _info(row)
     detail = {"incident": info.id, "severity": severity, "due_at": info.due_at.isoformat()}
     add_deployment_event(store, deployment, "incident_opened", actor=actor, detail=detail)
+    _audit(store, actor, "compliance.incident_open", info, {"severity": severity})
     return info
 
 
@@ -190,6 +192,7 @@ def report_incident(
         "overdue": info.overdue(moment),
     }
     add_deployment_event(store, info.deployment, "incident_reported", actor=actor, detail=detail)
+    _audit(store, actor, "compliance.incident_report", info, {"overdue": detail["overdue"]})
     return info
 
 
@@ -210,6 +213,7 @@ def close_incident(
         info = _info(row)
     detail = {"incident": info.id, "note": note.strip(), "reported": info.reported_at is not None}
     add_deployment_event(store, info.deployment, "incident_closed", actor=actor, detail=detail)
+    _audit(store, actor, "compliance.incident_close", info, {"note": detail["note"]})
     return info
 
 
@@ -230,7 +234,21 @@ def override_freeze(
         row = _row(session, incident_id)
         _check_not_closed(row)
         row.freeze_override = {"actor": actor.strip(), "reason": reason.strip(), "at": at}
-        return _info(row)
+        info = _info(row)
+    _audit(store, actor.strip(), "compliance.freeze_override", info, {"reason": reason.strip()})
+    return info
+
+
+def _audit(
+    store: Store, actor: str, action: str, info: IncidentInfo, detail: dict[str, Any]
+) -> None:
+    record_audit(
+        store,
+        actor=actor,
+        action=action,
+        target=f"incident:{info.id}",
+        detail={"system": info.system, "deployment": info.deployment, **detail},
+    )
 
 
 def get_incident(store: Store, incident_id: int) -> IncidentInfo:

@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from iml4e.audit import record_audit
 from iml4e.compliance.document_facts import DocumentFacts
 from iml4e.compliance.documents import annex_iv_sections, check_choice, document_text
 from iml4e.compliance.errors import ComplianceError
@@ -56,7 +57,7 @@ def generate_document(
     stamp = facts.generated_at.strftime("%Y%m%dT%H%M%S%f")
     path = folder / f"{kind}{version_part}-{stamp}.{EXTENSIONS[fmt]}"
     _write_new(path, content)
-    return record_document(
+    record = record_document(
         store,
         system=facts.system.name,
         kind=kind,
@@ -68,6 +69,20 @@ def generate_document(
         facts=declared_facts(kind, facts),
         actor=actor,
     )
+    record_audit(
+        store,
+        actor=actor,
+        action="compliance.document",
+        target=f"system:{record.system}",
+        detail={
+            "document": record.id,
+            "kind": kind,
+            "format": fmt,
+            "model_version": record.model_version,
+            "sha256": record.sha256,
+        },
+    )
+    return record
 
 
 def declared_facts(kind: str, facts: DocumentFacts) -> dict[str, Any]:

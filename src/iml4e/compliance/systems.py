@@ -21,6 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 
+from iml4e.audit import record_audit
 from iml4e.compliance.classification import Classification, classify
 from iml4e.compliance.data_files import read_yaml_file, validate_as
 from iml4e.compliance.errors import CatalogueInvalid, UnknownSystem
@@ -182,7 +183,11 @@ def load_system_file(path: Path) -> SystemDefinition:
 
 
 def register_system(
-    store: Store, definition: SystemDefinition, *, policy: CompliancePolicy | None = None
+    store: Store,
+    definition: SystemDefinition,
+    *,
+    policy: CompliancePolicy | None = None,
+    actor: str = "iml4e",
 ) -> SystemRecord:
     """Classify ``definition`` and record it (a new system, or a new state of a known one).
 
@@ -212,17 +217,35 @@ def register_system(
         if policy is not None:
             row.policy = policy.model_dump(mode="json")
         session.flush()
-        return _record(row)
+        record = _record(row)
+    record_audit(
+        store,
+        actor=actor,
+        action="compliance.register",
+        target=f"system:{record.name}",
+        detail={"tier": record.tier, "policy_digest": record.policy_digest()},
+    )
+    return record
 
 
-def set_system_policy(store: Store, name: str, policy: CompliancePolicy) -> SystemRecord:
+def set_system_policy(
+    store: Store, name: str, policy: CompliancePolicy, *, actor: str = "iml4e"
+) -> SystemRecord:
     """Record the signed-off policy of system ``name``."""
     with store.session() as session:
         row = _row(session, name)
         _check_policy_fits(policy, name, row.tier)
         row.policy = policy.model_dump(mode="json")
         session.flush()
-        return _record(row)
+        record = _record(row)
+    record_audit(
+        store,
+        actor=actor,
+        action="compliance.policy",
+        target=f"system:{name}",
+        detail={"policy_digest": record.policy_digest(), "signed_off_by": policy.signed_off_by},
+    )
+    return record
 
 
 def get_system(store: Store, name: str) -> SystemRecord:

@@ -22,6 +22,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from iml4e.audit import record_audit
 from iml4e.data.errors import DatasetNotFound, InvalidArgument
 from iml4e.data.snapshots import SnapshotStore
 from iml4e.store import Store, StoreError
@@ -92,6 +93,7 @@ def register_dataset_version(
     profile: dict[str, Any] | None = None,
     contract: str | None = None,
     snapshots: SnapshotStore | None = None,
+    actor: str = "iml4e",
 ) -> DatasetVersionInfo:
     """Record ``frame`` as the next version of dataset ``name`` and return that version.
 
@@ -107,6 +109,7 @@ def register_dataset_version(
 
     Safe to call from several processes at once: the store's unique constraint on
     (dataset, version) rejects a duplicate number and the loser retries with the next one.
+    A new version is recorded in the audit trail as ``data.register`` by ``actor``.
     Raises :class:`~iml4e.data.errors.InvalidArgument` for a bad name, source or frame.
     """
     name = check_dataset_name(name)
@@ -122,7 +125,7 @@ def register_dataset_version(
     snapshot_uri = None if snapshots is None else snapshots.write(name, digest, frame)
     for attempt in range(MAX_REGISTER_ATTEMPTS):
         try:
-            return _register_once(
+            info, created = _register_once(
                 store,
                 name,
                 digest,
@@ -138,6 +141,16 @@ def register_dataset_version(
         except OperationalError as exc:
             if not _sqlite_busy(exc):
                 raise
+        else:
+            if created:
+                record_audit(
+                    store,
+                    actor=actor,
+                    action="data.register",
+                    target=f"dataset:{name}@{info.version}",
+                    detail={"content_hash": digest, "rows": info.n_rows, "source": source},
+                )
+            return info
         time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
     raise StoreError(
         f"gave up registering after {MAX_REGISTER_ATTEMPTS} attempts: other writers kept "
@@ -255,7 +268,8 @@ def _register_once(
     source: str,
     description: str,
     extras: dict[str, Any],
-) -> DatasetVersionInfo:
+) -> tuple[DatasetVersionInfo, bool]:
+    """Record the next version in one transaction: (the version, whether it was created)."""
     with store.session() as session:
         dataset = session.scalar(select(Dataset).where(Dataset.name == name))
         if dataset is None:
@@ -269,7 +283,7 @@ def _register_once(
             .limit(1)
         )
         if newest is not None and newest.content_hash == digest:
-            return _info(newest, name)
+            return _info(newest, name), False
         row = DatasetVersion(
             dataset_id=dataset.id,
             version=1 if newest is None else newest.version + 1,
@@ -282,7 +296,8 @@ def _register_once(
         )
         session.add(row)
         session.flush()
-        return _info(row, name)
+        info = _info(row, name)
+    return info, True
 
 
 def _sqlite_busy(exc: OperationalError) -> bool:

@@ -113,6 +113,7 @@ def register_frame(
         profile=profile_frame(frame, target=target).to_dict(),
         contract=contract_text,
         snapshots=snapshot_store_for(settings.artifact_location_uri),
+        actor=settings.user,
     )
 
 

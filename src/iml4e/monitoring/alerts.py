@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from iml4e.audit import record_audit
 from iml4e.monitoring.alert_rules import AlertRule, AlertRules
 from iml4e.monitoring.errors import AlertNotActive, AlertNotFound
 from iml4e.store import Store
@@ -334,7 +335,7 @@ def acknowledge_alert(
         )
         session.add(event)
         session.flush()
-        return AlertEventInfo(
+        info = AlertEventInfo(
             id=event.id,
             deployment=deployment,
             rule=rule,
@@ -343,6 +344,14 @@ def acknowledge_alert(
             detail=dict(event.detail),
             created_at=event.created_at,
         )
+    record_audit(
+        store,
+        actor=actor,
+        action="monitor.acknowledge",
+        target=f"alert:{deployment}/{rule}",
+        detail={"alert_state": info.detail["alert_state"], "event": info.id},
+    )
+    return info
 
 
 def append_event_detail(store: Store, event_id: int, key: str, items: Sequence[Any]) -> None:

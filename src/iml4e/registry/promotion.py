@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from iml4e.audit import record_audit
 from iml4e.registry.checks import run_promotion_checks
 from iml4e.registry.errors import (
     ModelNotFound,
@@ -189,6 +190,13 @@ def approve(
         actor=actor,
         detail={"note": note} if note else {},
     )
+    record_audit(
+        store,
+        actor=actor,
+        action="registry.approve",
+        target=f"model:{name}@{version}",
+        detail={"note": note} if note else {},
+    )
     return approvers(store, name, version)
 
 
@@ -226,6 +234,18 @@ def promote(
         metrics = candidate.metrics
         if head_to_head is not None:
             if head_to_head.holder_version != holder:
+                record_audit(
+                    store,
+                    actor=actor,
+                    action="registry.promote",
+                    target=f"model:{name}@{version}",
+                    outcome="denied",
+                    detail={
+                        "alias": to,
+                        "previous_version": holder,
+                        "failures": ["stale comparison"],
+                    },
+                )
                 raise PromotionRejected(
                     f"the comparison was made against version {head_to_head.holder_version}, "
                     f"but {to} is now {holder}",
@@ -258,8 +278,18 @@ def promote(
             actor=actor,
             detail=detail,
         )
+    failures = [f"{check.name} ({check.detail})" for check in evaluation.failed]
+    record_audit(
+        store,
+        actor=actor,
+        action="registry.promote",
+        target=f"model:{name}@{version}",
+        outcome="ok" if evaluation.ok else "denied",
+        detail={"alias": to, "previous_version": holder, "failures": failures}
+        if failures
+        else {"alias": to, "previous_version": holder},
+    )
     if not evaluation.ok:
-        failures = [f"{check.name} ({check.detail})" for check in evaluation.failed]
         raise PromotionRejected(
             "promotion policy not met: " + "; ".join(failures),
             failures=failures,
@@ -303,6 +333,13 @@ def rollback(
             actor=actor,
             detail={"undid_event": undone.id, "undid_version": undone.model_version},
         )
+    record_audit(
+        store,
+        actor=actor,
+        action="registry.rollback",
+        target=f"model:{name}@{undone.model_version}",
+        detail={"alias": alias, "restored_version": restored, "undid_event": undone.id},
+    )
     return RollbackResult(name, alias, str(undone.model_version), restored)
 
 

@@ -7,6 +7,7 @@ from contextlib import nullcontext, suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from iml4e.audit import record_audit
 from iml4e.registry.errors import ModelNotFound
 from iml4e.registry.events import add_event, record_event
 from iml4e.registry.locking import model_lock
@@ -74,6 +75,13 @@ def register_model_version(
             actor=actor,
             detail={"run_id": run_id, "source": source},
         )
+    record_audit(
+        store,
+        actor=actor,
+        action="registry.register",
+        target=f"model:{name}@{version.version}",
+        detail={"run_id": run_id, "dataset_version_id": dataset_version_id},
+    )
     return ModelVersionInfo(name, str(version.version), run_id, source, ())
 
 
@@ -105,6 +113,13 @@ def set_alias(
                 previous_version=previous,
                 actor=actor,
             )
+            record_audit(
+                store,
+                actor=actor,
+                action="registry.alias_set",
+                target=f"model:{name}@{version}",
+                detail={"alias": alias, "previous_version": previous},
+            )
     found = client.get_model_version(name, version)
     return ModelVersionInfo(
         name, str(found.version), found.run_id, found.source, tuple(found.aliases)
@@ -130,6 +145,13 @@ def remove_alias(
             alias=alias,
             previous_version=previous,
             actor=actor,
+        )
+        record_audit(
+            store,
+            actor=actor,
+            action="registry.alias_removed",
+            target=f"model:{name}@{previous}",
+            detail={"alias": alias},
         )
     return previous
 

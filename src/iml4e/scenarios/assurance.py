@@ -99,7 +99,10 @@ def assess_and_document(
     definition = load_system_file(system_example_path(SYSTEM_FILES[case]))
     previous = latest_assessment(store, definition.name)
     system = register_system(
-        store, definition, policy=load_compliance_policy(policy_file, catalogue)
+        store,
+        definition,
+        policy=load_compliance_policy(policy_file, catalogue),
+        actor=settings.user,
     )
     on_step(
         "classify",

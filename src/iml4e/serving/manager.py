@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from iml4e.audit import record_audit
 from iml4e.config import Settings
 from iml4e.errors import BadInput
 from iml4e.ports import ServerAddressError, ensure_port_free, find_free_port, http_url
@@ -137,6 +138,13 @@ def create_deployment(
         )
         command = serve_command(spec, host=host, port=port, workers=workers)
         _start_server(settings, store, name, command, url, log_path, ready_timeout)
+        record_audit(
+            store,
+            actor=settings.user,
+            action="deployment.create",
+            target=f"deployment:{name}",
+            detail={"model": f"{main.name}@{main.version}", "url": url},
+        )
         return get_deployment(store, name)
 
 
@@ -185,11 +193,22 @@ def stop_deployment(settings: Settings, name: str, *, actor: str) -> DeploymentI
                 "iml4e deploy; stop it where it runs (Ctrl-C or SIGTERM)",
                 where=f"deployment {name!r}",
             )
+        stopped = False
         if pid is not None and _is_server_of(pid, name):
             terminate_server(pid, exited=lambda: not process_running(pid))
+            stopped = True
         info = get_deployment(store, name)  # as the server may have recorded it on SIGTERM
         if info.state in ACTIVE_STATES:
             info = set_deployment_state(store, name, "stopped", actor=actor)
+            stopped = True
+        if stopped:
+            record_audit(
+                store,
+                actor=actor,
+                action="deployment.stop",
+                target=f"deployment:{name}",
+                detail={"pid": pid},
+            )
         return info
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from iml4e.audit import record_audit
 from iml4e.errors import BadInput
 from iml4e.serving.deployments import (
     DeploymentInfo,
@@ -50,7 +51,15 @@ def pause_deployment(store: Store, name: str, *, actor: str, reason: str) -> Dep
     """Pause deployment ``name``: its servers answer 503 (or with the fallback model)."""
     _check_reason(reason)
     get_deployment(store, name)  # DeploymentNotFound before anything is written
-    return set_deployment_state(store, name, "paused", actor=actor, reason=reason)
+    info = set_deployment_state(store, name, "paused", actor=actor, reason=reason)
+    record_audit(
+        store,
+        actor=actor,
+        action="deployment.pause",
+        target=f"deployment:{name}",
+        detail={"reason": reason},
+    )
+    return info
 
 
 def resume_deployment(
@@ -59,7 +68,15 @@ def resume_deployment(
     """Serve deployment ``name`` again after a pause."""
     if reason is not None:
         _check_reason(reason)
-    return set_deployment_state(store, name, "serving", actor=actor, reason=reason)
+    info = set_deployment_state(store, name, "serving", actor=actor, reason=reason)
+    record_audit(
+        store,
+        actor=actor,
+        action="deployment.resume",
+        target=f"deployment:{name}",
+        detail={} if reason is None else {"reason": reason},
+    )
+    return info
 
 
 def record_override(
@@ -102,6 +119,17 @@ def record_override(
             "request_id": request_id,
             "value": value,
             "original": original.outputs,
+            "model_version": original.model_version,
+            "reason": reason,
+        },
+    )
+    record_audit(
+        store,
+        actor=actor,
+        action="deployment.override",
+        target=f"deployment:{name}",
+        detail={
+            "request_id": request_id,
             "model_version": original.model_version,
             "reason": reason,
         },
