@@ -14,6 +14,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -40,10 +41,10 @@ def operator_route_list(
     """
     deployment = router.deployment
 
-    def actor(request: Request, body: dict[str, Any], action: str) -> str:
+    def actor(authorization: str | None, body: dict[str, Any], action: str) -> str:
         if guard is None:
             return _text(body, "actor")
-        return guard(request.headers.get("Authorization"), action, f"deployment:{deployment}")
+        return guard(authorization, action, f"deployment:{deployment}")
 
     def state() -> dict[str, Any]:
         return {
@@ -59,14 +60,19 @@ def operator_route_list(
     async def show(_: Request) -> Response:
         return FastJSONResponse(state())
 
+    # The store writes (and the audit trail's lock) block: they run in the thread pool so the
+    # worker's event loop keeps answering predictions meanwhile.
     async def pause(request: Request) -> Response:
         try:
             body = await _object(request)
-            pause_deployment(
-                store,
-                deployment,
-                actor=actor(request, body, "deployment.pause"),
-                reason=_text(body, "reason"),
+            authorization = request.headers.get("Authorization")
+            await run_in_threadpool(
+                lambda: pause_deployment(
+                    store,
+                    deployment,
+                    actor=actor(authorization, body, "deployment.pause"),
+                    reason=_text(body, "reason"),
+                )
             )
         except REFUSALS as exc:
             return _refused(exc)
@@ -76,12 +82,15 @@ def operator_route_list(
     async def resume(request: Request) -> Response:
         try:
             body = await _object(request)
+            authorization = request.headers.get("Authorization")
             reason = body.get("reason")
-            resume_deployment(
-                store,
-                deployment,
-                actor=actor(request, body, "deployment.pause"),
-                reason=None if reason is None else _text(body, "reason"),
+            await run_in_threadpool(
+                lambda: resume_deployment(
+                    store,
+                    deployment,
+                    actor=actor(authorization, body, "deployment.pause"),
+                    reason=None if reason is None else _text(body, "reason"),
+                )
             )
         except REFUSALS as exc:
             return _refused(exc)
@@ -93,13 +102,16 @@ def operator_route_list(
             body = await _object(request)
             if "value" not in body:
                 raise BadInput("required (the corrected prediction)", where="value")
-            record = record_override(
-                store,
-                deployment,
-                request_id=_text(body, "request_id"),
-                value=body["value"],
-                actor=actor(request, body, "deployment.override"),
-                reason=_text(body, "reason"),
+            authorization = request.headers.get("Authorization")
+            record = await run_in_threadpool(
+                lambda: record_override(
+                    store,
+                    deployment,
+                    request_id=_text(body, "request_id"),
+                    value=body["value"],
+                    actor=actor(authorization, body, "deployment.override"),
+                    reason=_text(body, "reason"),
+                )
             )
         except REFUSALS as exc:
             return _refused(exc)
