@@ -18,11 +18,14 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev,postgres,ray,kfp,pdf]'
 	touch $(STAMP)
 
-# WeasyPrint (the pdf extra) renders with Pango and needs HarfBuzz's subsetting library.
+# WeasyPrint (the pdf extra) renders with Pango and needs HarfBuzz's subsetting library;
+# the web UI's browser tests drive the system Chromium through playwright (no browser download).
 system-packages:
 	@ldconfig -p | grep -q libharfbuzz-subset.so.0 && ldconfig -p | grep -q libpangoft2-1.0.so.0 \
 	  || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq \
 	       libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0; }
+	@test -x /usr/bin/chromium \
+	  || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
 
 install: $(STAMP) system-packages
 

@@ -1,9 +1,9 @@
 """The platform's ASGI app: health, metrics, the REST API under ``/api`` (with users, roles
 and the audit trail), a landing page, and the MLflow UI under ``/mlflow``.
 
-The web UI mounts here too. The app opens the store once at
-start-up (lifespan) and shares one HTTP client for the MLflow checks and the proxy; it never
-imports MLflow, so it starts in well under a second.
+The web UI's pages live under ``/ui`` (:mod:`iml4e.server.ui`), its stylesheet under
+``/static``. The app opens the store once at start-up (lifespan) and shares one HTTP client for
+the MLflow checks and the proxy; it never imports MLflow, so it starts in well under a second.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from iml4e.server.health import database_status, mlflow_is_ready
 from iml4e.server.http_errors import add_error_handlers
 from iml4e.server.mlflow_proxy import MLFLOW_PREFIX, PROXY_TIMEOUT, add_mlflow_proxy
 from iml4e.server.mlflow_ui import mlflow_ui_url
+from iml4e.server.ui import mount_ui
 from iml4e.store import Store, open_store
 
 
@@ -106,6 +107,7 @@ def create_platform_app(settings: Settings) -> FastAPI:
         return HTMLResponse(_index_page())
 
     app.include_router(api_router)
+    mount_ui(app)
     add_error_handlers(app)
     add_mlflow_proxy(app, mlflow_url, lambda: resources.http)
     return app
@@ -113,6 +115,7 @@ def create_platform_app(settings: Settings) -> FastAPI:
 
 def _index_page() -> str:
     links = [
+        ("/ui/", "web UI: AI systems, deployments, alerts, audit log"),
         ("/health", "health"),
         ("/docs", "API documentation (OpenAPI at /openapi.json)"),
         (f"{MLFLOW_PREFIX}/", "MLflow UI: experiments, runs, models"),

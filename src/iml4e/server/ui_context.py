@@ -1,0 +1,107 @@
+"""What the web UI's pages show, read from the rooms' Python APIs (no HTML here).
+
+Each function takes the store and returns plain rows for a template, so the pages stay thin
+and a page's data can be checked without rendering it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from iml4e.audit import list_audit, verify_audit
+from iml4e.audit.trail import OUTCOMES
+from iml4e.store import Store
+
+AUDIT_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class SystemRow:
+    """An AI system on the overview: its tier and newest assessment."""
+
+    name: str
+    tier: str
+    models: tuple[str, ...]
+    assessed_at: str | None
+    version: str | None
+    passed: int = 0
+    failed: int = 0
+    attest: int = 0
+    stale: bool = False
+
+
+def overview(store: Store) -> dict[str, Any]:
+    """Systems with their newest assessment, deployments, firing alerts, latest reports."""
+    from iml4e.monitoring.alerts import FIRING, alert_states
+    from iml4e.monitoring.reports import latest_reports
+    from iml4e.serving.deployments import list_deployments
+
+    deployments = list_deployments(store)
+    alerts = [
+        state
+        for deployment in deployments
+        for state in alert_states(store, deployment.name)
+        if state.state == FIRING
+    ]
+    return {
+        "systems": systems(store),
+        "deployments": deployments,
+        "alerts": alerts,
+        "reports": latest_reports(store),
+    }
+
+
+def systems(store: Store) -> list[SystemRow]:
+    """Every registered AI system with the counts of its newest assessment."""
+    from iml4e.compliance.assessment import latest_assessment
+    from iml4e.compliance.checks import FAIL, NEEDS_ATTESTATION, PASS
+    from iml4e.compliance.systems import list_systems
+
+    rows = []
+    for system in list_systems(store):
+        found = latest_assessment(store, system.name)
+        if found is None:
+            rows.append(SystemRow(system.name, system.tier, system.models, None, None))
+            continue
+        counts = found.counts()
+        rows.append(
+            SystemRow(
+                name=system.name,
+                tier=system.tier,
+                models=system.models,
+                assessed_at=found.created_at.isoformat(timespec="seconds"),
+                version=f"{found.model_name} v{found.model_version}",
+                passed=counts[PASS],
+                failed=counts[FAIL],
+                attest=counts[NEEDS_ATTESTATION],
+                stale=found.stale,
+            )
+        )
+    return rows
+
+
+def audit_page(
+    store: Store, *, actor: str | None, action: str | None, outcome: str | None
+) -> dict[str, Any]:
+    """The chain's verification and the newest events matching the filters."""
+    return {
+        "verification": verify_audit(store),
+        "events": list_audit(store, actor=actor, action=action, outcome=outcome, limit=AUDIT_LIMIT),
+        "filters": {"actor": actor or "", "action": action or "", "outcome": outcome or ""},
+        "outcomes": OUTCOMES,
+        "limit": AUDIT_LIMIT,
+    }
+
+
+def deployment_page(store: Store, name: str) -> dict[str, Any]:
+    """One deployment: its record, history (newest first) and alert states."""
+    from iml4e.monitoring.alerts import alert_states
+    from iml4e.serving.deployments import deployment_events, get_deployment
+
+    deployment = get_deployment(store, name)
+    return {
+        "deployment": deployment,
+        "events": list(reversed(deployment_events(store, name))),
+        "alerts": alert_states(store, name),
+    }
