@@ -26,11 +26,17 @@ PASSWORD = "correct horse battery"
 PATH_VALUES = {
     "name": "credit-default",
     "version": "1",
+    "run_id": "abc123",
+    "deployment": "credit-default",
+    "rule": "feature-drift",
+    "incident_id": "1",
+    "document_id": "1",
 }
 BODIES = {
     "/api/login": {"name": "nobody", "password": "x"},
     "/api/deployments/{name}/pause": {"reason": "check"},
     "/api/deployments/{name}/resume": {"reason": "check"},
+    "/api/monitoring/{deployment}/alerts/{rule}/acknowledge": {"note": "seen"},
     "/api/compliance/systems/{name}/attestations": {
         "control": "ART14-OVERSIGHT-STAFF",
         "statement": "Officers are assigned.",
@@ -154,3 +160,40 @@ def _unused_settings() -> Settings:
     from iml4e.config import load_settings
 
     return load_settings({"home": "/nonexistent-iml4e-home"}, environ={}).settings
+
+
+def test_documents_are_served_only_from_the_compliance_folder(server: Server) -> None:
+    from iml4e.compliance.records import record_document
+
+    home = server.client.app.state.settings.home  # type: ignore[attr-defined]
+    folder = home / "compliance" / "credit-scoring"
+    folder.mkdir(parents=True, exist_ok=True)
+    inside = folder / "annex-iv-v1.html"
+    inside.write_text("<h1>Annex IV</h1>", encoding="utf-8")
+    outside = home / "iml4e.db"
+
+    def recorded(path: str) -> int:
+        return record_document(
+            server.store,
+            system="credit-scoring",
+            kind="annex-iv",
+            model_name="credit-default",
+            model_version="1",
+            fmt="html",
+            path=path,
+            sha256="0" * 64,
+            facts={},
+            actor="tests",
+        ).id
+
+    headers = {"Authorization": f"Bearer {server.tokens['viewer']}"}
+    served = server.client.get(
+        f"/api/compliance/documents/{recorded(str(inside))}", headers=headers
+    )
+    assert served.status_code == 200 and served.text == "<h1>Annex IV</h1>"
+    for path in (str(outside), str(folder / ".." / ".." / "iml4e.db"), "/etc/hostname"):
+        refused = server.client.get(f"/api/compliance/documents/{recorded(path)}", headers=headers)
+        assert refused.status_code == 404, path
+        assert "not in the compliance folder" in refused.json()["error"]
+    missing = server.client.get("/api/compliance/documents/999999", headers=headers)
+    assert missing.status_code == 404

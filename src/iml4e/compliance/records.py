@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from iml4e.store import Store
+from iml4e.store import NotFound, Store
 from iml4e.store.models import ComplianceDocument
 
 
@@ -77,6 +77,15 @@ def record_document(
         )
         session.add(row)
         session.flush()
+        return _record(row)
+
+
+def document_by_id(store: Store, document_id: int) -> DocumentRecord:
+    """The document recorded as ``document_id``; :class:`NotFound` if there is none."""
+    with store.session() as session:
+        row = session.get(ComplianceDocument, document_id)
+        if row is None:
+            raise NotFound("no such compliance document", where=f"document {document_id}")
         return _record(row)
 
 

@@ -126,7 +126,8 @@ def me(request: Request) -> dict[str, Any]:
 # --- models ---------------------------------------------------------------------------------
 
 
-def _client(request: Request) -> Any:
+def client_of(request: Request) -> Any:
+    """An MLflow client on the platform's store."""
     from iml4e.tracking import connect_tracking
 
     return connect_tracking(request.app.state.settings, request.app.state.store)
@@ -139,7 +140,7 @@ def models(request: Request) -> list[dict[str, Any]]:
 
     from iml4e.registry import list_models
 
-    return [asdict(model) for model in list_models(_client(request))]
+    return [asdict(model) for model in list_models(client_of(request))]
 
 
 @route("GET", "/models/{name}/versions", "read")
@@ -149,7 +150,9 @@ def model_versions(name: str, request: Request) -> list[dict[str, Any]]:
 
     from iml4e.registry.promotion import model_versions as versions
 
-    return [asdict(detail) for detail in versions(_client(request), request.app.state.store, name)]
+    return [
+        asdict(detail) for detail in versions(client_of(request), request.app.state.store, name)
+    ]
 
 
 @route("POST", "/models/{name}/versions/{version}/approve", "model.approve")
@@ -163,7 +166,7 @@ def approve_version(name: str, version: str, request: Request) -> dict[str, Any]
     from iml4e.server.permissions import check_not_sole_approver
 
     store, user = request.app.state.store, caller(request)
-    client = _client(request)
+    client = client_of(request)
     registered = next(
         (e.actor for e in registry_events(store, name, kinds=("registered",), version=version)),
         None,
@@ -191,7 +194,7 @@ def promote_version(name: str, version: str, request: Request) -> dict[str, Any]
     settings, store = request.app.state.settings, request.app.state.store
     policy = resolve_policy(settings.home, name, "champion", None)
     result = promote(
-        _client(request), store, name, version, policy=policy, actor=caller(request).name
+        client_of(request), store, name, version, policy=policy, actor=caller(request).name
     )
     return {
         "version": result.version,
@@ -279,7 +282,7 @@ def attest_control(name: str, body: Attestation, request: Request) -> dict[str, 
 
     recorded = attest(
         request.app.state.store,
-        _client(request),
+        client_of(request),
         load_catalogue(),
         system=name,
         control_id=body.control,

@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from iml4e import __version__
 from iml4e.config import Settings
 from iml4e.monitoring.gauges import monitoring_exposition
+from iml4e.server import api_rooms  # noqa: F401  (its routes join the API router)
 from iml4e.server.api import router as api_router
 from iml4e.server.health import database_status, mlflow_is_ready
 from iml4e.server.http_errors import add_error_handlers
@@ -106,7 +107,7 @@ def create_platform_app(settings: Settings) -> FastAPI:
     async def index() -> HTMLResponse:
         return HTMLResponse(_index_page())
 
-    app.include_router(api_router)
+    app.include_router(api_router)  # with the routes of api_rooms, registered on import
     mount_ui(app)
     add_error_handlers(app)
     add_mlflow_proxy(app, mlflow_url, lambda: resources.http)
