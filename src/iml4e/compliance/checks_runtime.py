@@ -17,6 +17,7 @@ from iml4e.compliance.checks import (
     not_applicable,
     passed,
 )
+from iml4e.ports import is_loopback
 
 NOT_DEPLOYED = "the model is not deployed: nothing serves it yet"
 
@@ -185,7 +186,7 @@ def override_present(context: CheckContext, control: Control) -> Outcome:
             "behind API tokens and roles",
             host=host,
         )
-    if _is_loopback(host):
+    if is_loopback(host):
         return passed(
             f"{deployment.name} (on {host}) serves /operator/pause, /resume and /overrides; "
             "iml4e deploy pause and override record the same actions",
@@ -196,15 +197,6 @@ def override_present(context: CheckContext, control: Control) -> Outcome:
         "mounted on loopback or behind API tokens, so answers cannot be overridden there",
         host=host,
     )
-
-
-def _is_loopback(host: str) -> bool:
-    import ipaddress
-
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host == "localhost"
 
 
 def override_exercised(context: CheckContext, control: Control) -> Outcome:

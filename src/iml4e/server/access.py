@@ -9,11 +9,11 @@ CSRF token in ``X-CSRF-Token``. With auth off, the caller is the settings' user 
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable
 from datetime import datetime
 
 from iml4e.config import Settings
+from iml4e.ports import is_loopback
 from iml4e.server.errors import InvalidSession
 from iml4e.server.users import UserInfo
 from iml4e.store import Store
@@ -29,14 +29,6 @@ def auth_required(settings: Settings, host: str | None = None) -> bool:
     if settings.server_auth == "auto":
         return not is_loopback(host or settings.server_host)
     return settings.server_auth == "on"
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` is a loopback address (``localhost`` included)."""
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host == "localhost"
 
 
 def local_user(settings: Settings) -> UserInfo:

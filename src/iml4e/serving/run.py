@@ -8,7 +8,6 @@ its own inference log segment, so no two processes ever append to the same file.
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 import json
 import os
 import sys
@@ -18,7 +17,7 @@ from starlette.applications import Starlette
 
 from iml4e.config import Settings, load_settings, prepare_home
 from iml4e.errors import BadInput
-from iml4e.ports import ensure_port_free
+from iml4e.ports import ensure_port_free, is_loopback
 from iml4e.serving.app import create_model_app
 from iml4e.serving.deployments import get_deployment, record_deployment, set_deployment_state
 from iml4e.serving.inference_log import InferenceLogWriter
@@ -62,7 +61,7 @@ def serve_model(
 
     guarded = auth_required(settings, host)
     spec = dataclasses.replace(
-        spec, operator_routes=_is_loopback(host) or guarded, operator_auth=guarded
+        spec, operator_routes=is_loopback(host) or guarded, operator_auth=guarded
     )
     store = open_store(settings)
     # With several workers the parent only checks the URIs (each worker loads its own copy):
@@ -189,10 +188,3 @@ def _operator_guard(store: Store) -> OperatorGuard:
     from iml4e.server.access import bearer_guard
 
     return bearer_guard(store)
-
-
-def _is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host == "localhost"
