@@ -186,10 +186,11 @@ def test_pipeline_is_an_mlflow_parent_run_with_nested_step_runs(make_settings) -
 
 
 def test_timeout_does_not_count_time_spent_waiting_for_a_thread(make_settings) -> None:
-    # One thread: the second step waits 0.4 s for it, then runs 0.4 s of its 0.7 s.
+    # One thread: the second step waits 1.2 s for it, then runs 1.2 s of its 2.0 s. Counted
+    # from submission it would need 2.4 s and fail; the 0.8 s left over absorbs a busy machine.
     result = run_pipeline(
         sample.queued,
-        {"seconds": 0.4, "timeout": 0.7},
+        {"seconds": 1.2, "timeout": 2.0},
         settings=make_settings(),
         executor="local:1",
     )
