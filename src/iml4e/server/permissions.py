@@ -47,6 +47,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # correcting a served prediction is an oversight decision, not a developer's
     "deployment.override": _roles("approver", "compliance_officer"),
     "monitor.acknowledge": _roles("developer", "compliance_officer"),
+    # pausing the background monitoring rounds of `iml4e up`
+    "scheduler.pause": _roles(*_OPERATORS),
     "compliance.register": _roles("compliance_officer"),
     "compliance.assess": _roles("compliance_officer"),
     "compliance.attest": _roles("compliance_officer"),

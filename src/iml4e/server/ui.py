@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable, Coroutine
-from importlib import resources
+from importlib import import_module, resources
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
@@ -54,8 +54,11 @@ class LoginNeeded(Exception):
     """The page needs a logged-in user and this request has none."""
 
 
-class _Viewer:
+class Viewer:
     """Who looks at a page, and the CSRF token their forms must carry."""
+
+    user: UserInfo
+    csrf: str
 
     def __init__(self, user: UserInfo, csrf: str) -> None:
         self.user = user
@@ -82,8 +85,14 @@ class UiRoute(APIRoute):
 router = APIRouter(prefix=PREFIX, include_in_schema=False, route_class=UiRoute)
 
 
+PAGE_MODULES: tuple[str, ...] = ()
+"""Modules whose pages join :data:`router` when imported (one per room shown)."""
+
+
 def mount_ui(app: FastAPI) -> None:
     """Add the pages and the static files to the platform app."""
+    for module in PAGE_MODULES:
+        import_module(module)
     static = resources.files("iml4e.server").joinpath("static")
     app.mount(STATIC_PREFIX, StaticFiles(directory=str(static)), name="static")
     app.include_router(router)
@@ -92,7 +101,7 @@ def mount_ui(app: FastAPI) -> None:
 # --- who is looking -------------------------------------------------------------------------
 
 
-def viewer(request: Request) -> _Viewer:
+def viewer(request: Request) -> Viewer:
     """The user of this page; :class:`LoginNeeded` without a valid session when auth is on.
 
     Without auth the local user's forms carry a token made once per app, so another site
@@ -105,7 +114,7 @@ def viewer(request: Request) -> _Viewer:
         state = request.app.state
         if not getattr(state, "ui_csrf", None):
             state.ui_csrf = secrets.token_urlsafe(32)
-        return _Viewer(local_user(settings), state.ui_csrf)
+        return Viewer(local_user(settings), state.ui_csrf)
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         raise LoginNeeded()
@@ -113,7 +122,7 @@ def viewer(request: Request) -> _Viewer:
         user, csrf = session_user(store, cookie)
     except InvalidSession:
         raise LoginNeeded() from None
-    return _Viewer(user, csrf)
+    return Viewer(user, csrf)
 
 
 async def form_fields(request: Request) -> dict[str, str]:
@@ -125,7 +134,7 @@ async def form_fields(request: Request) -> dict[str, str]:
     return dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
 
 
-def _checked(request: Request, fields: dict[str, str]) -> _Viewer:
+def checked_viewer(request: Request, fields: dict[str, str]) -> Viewer:
     """The viewer of a state-changing form whose ``csrf_token`` matches (else 403)."""
     from iml4e.server.sessions import check_csrf
 
@@ -134,7 +143,8 @@ def _checked(request: Request, fields: dict[str, str]) -> _Viewer:
     return seen
 
 
-def _allow(request: Request, seen: _Viewer, action: str) -> None:
+def allow(request: Request, seen: Viewer, action: str) -> None:
+    """Refuse (403 page, ``denied`` audit event) unless ``seen`` may do ``action``."""
     require(seen.user, action, store=request.app.state.store, target=request.url.path)
 
 
@@ -145,7 +155,7 @@ def render(
     request: Request,
     template: str,
     *,
-    seen: _Viewer | None = None,
+    seen: Viewer | None = None,
     status_code: int = 200,
     **context: Any,
 ) -> HTMLResponse:
@@ -184,7 +194,7 @@ def _error_page(request: Request, error: Iml4eError) -> HTMLResponse:
     elif status == 404:
         title = "Not found"
     try:
-        seen: _Viewer | None = viewer(request)
+        seen: Viewer | None = viewer(request)
     except (LoginNeeded, Iml4eError):
         seen = None
     return render(
@@ -251,7 +261,7 @@ def logout(request: Request, fields: dict[str, str] = Depends(form_fields)) -> R
     """End this session (needs the form's CSRF token) and go back to the login form."""
     from iml4e.server.sessions import end_session
 
-    seen = _checked(request, fields)
+    seen = checked_viewer(request, fields)
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         end_session(request.app.state.store, cookie, actor=seen.user.name)
@@ -269,7 +279,7 @@ def overview_page(request: Request) -> Response:
     from iml4e.server.ui_context import overview
 
     seen = viewer(request)
-    _allow(request, seen, "read")
+    allow(request, seen, "read")
     data = overview(request.app.state.store)
     return render(request, "overview.html.j2", seen=seen, title="Overview", **data)
 
@@ -285,7 +295,7 @@ def audit_log(
     from iml4e.server.ui_context import audit_page
 
     seen = viewer(request)
-    _allow(request, seen, "audit.read")
+    allow(request, seen, "audit.read")
     data = audit_page(
         request.app.state.store,
         actor=actor or None,
@@ -301,7 +311,7 @@ def deployment(request: Request, name: str) -> Response:
     from iml4e.server.ui_context import deployment_page
 
     seen = viewer(request)
-    _allow(request, seen, "read")
+    allow(request, seen, "read")
     data = deployment_page(request.app.state.store, name)
     return render(request, "deployment.html.j2", seen=seen, title=f"Deployment {name}", **data)
 
@@ -311,8 +321,8 @@ def pause(request: Request, name: str, fields: dict[str, str] = Depends(form_fie
     """Pause a deployment (human oversight, Art. 14(4)(e)), then show it again."""
     from iml4e.serving.operator import pause_deployment
 
-    seen = _checked(request, fields)
-    _allow(request, seen, "deployment.pause")
+    seen = checked_viewer(request, fields)
+    allow(request, seen, "deployment.pause")
     reason = fields.get("reason", "").strip()[:2000]
     pause_deployment(request.app.state.store, name, actor=seen.user.name, reason=reason)
     return RedirectResponse(f"{PREFIX}/deployments/{quote(name, safe='')}", status_code=303)
