@@ -15,6 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -33,7 +34,7 @@ from iml4e.registry import (
 from iml4e.registry.policy import default_policy_path, load_policy
 from iml4e.scenarios.cases import DemoCase
 from iml4e.scenarios.monitoring_loop import LoopSummary, monitor_and_retrain
-from iml4e.scenarios.oversight import oversight_drill
+from iml4e.scenarios.oversight import drill_token, oversight_drill
 from iml4e.scenarios.traffic import SentRequest
 from iml4e.serving.manager import create_deployment, stop_deployment
 from iml4e.store import Store
@@ -165,7 +166,8 @@ def deploy_and_release(release: Release) -> tuple[ReleaseSummary, list[SentReque
             )
         summary.loop, looped = monitor_and_retrain(release, url, sent)
         sent += looped
-        summary.oversight = oversight_drill(url, sent, actor=settings.user)
+        with drill_token(settings, store, urlsplit(url).hostname or "") as token:
+            summary.oversight = oversight_drill(url, sent, actor=settings.user, token=token)
         on_step("oversight", summary.oversight)
         summary.server_restarts = 0 if _health(url).get("pid", pid) == pid else 1
     finally:

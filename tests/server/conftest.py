@@ -1,0 +1,52 @@
+"""A platform home holding the demo's whole story, shared by the server's page and API tests.
+
+The demo runs once per test session (3,000 rows, 60 requests per phase): a dataset and its
+drifted version, pipeline runs with cache hits, three model versions with approvals and alias
+moves, a deployment with its inference log, monitor reports and alerts, an AI system with its
+assessment and documents. One user per role is added; every test reads it, so tests that change
+something use their own names or their own home.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from iml4e.config import Settings, load_settings
+from iml4e.scenarios.demo import DemoOptions, DemoSummary, run_demo
+from iml4e.server.permissions import ROLES
+from iml4e.server.users import add_user
+from iml4e.store import open_store
+from tests.server.helpers import free_port
+
+DEMO_PASSWORD = "correct horse battery"
+"""The password of every user of :func:`demo_platform` (``<role>-user``)."""
+
+
+@dataclass(frozen=True)
+class DemoPlatform:
+    """Settings of a home the demo ran in (auth on) and what the demo did."""
+
+    settings: Settings
+    summary: DemoSummary
+
+
+@pytest.fixture(scope="session")
+def demo_platform(tmp_path_factory: pytest.TempPathFactory) -> DemoPlatform:
+    """The demo's story in a fresh home, auth on, and ``<role>-user`` for every role.
+
+    The settings' user, who runs the demo, is an approver with the same password."""
+    folder = tmp_path_factory.mktemp("demo-platform")
+    settings = load_settings(
+        {"home": str(folder / "home"), "server_auth": "on", "mlflow_port": free_port()},
+        environ={},
+        cwd=folder,
+    ).settings
+    with open_store(settings) as store:
+        # the demo's own actor pauses and overrides through the model server's guarded routes
+        add_user(store, settings.user, role="approver", password=DEMO_PASSWORD, actor="setup")
+        for role in ROLES:
+            add_user(store, f"{role}-user", role=role, password=DEMO_PASSWORD, actor="setup")
+    summary = run_demo(settings, DemoOptions(rows=3000, requests=60))
+    return DemoPlatform(settings, summary)
