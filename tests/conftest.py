@@ -12,6 +12,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -41,10 +42,14 @@ class PostgresDatabases:
         return make_url(self.admin_url).set(database=name).render_as_string(hide_password=False)
 
     def drop_all(self) -> None:
-        with self._engine.connect() as connection:
-            for name in self.created:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        # Each DROP DATABASE waits for a checkpoint; dropped side by side, they share one.
+        with ThreadPoolExecutor(max_workers=10) as pool:
+            list(pool.map(self._drop, self.created))
         self._engine.dispose()
+
+    def _drop(self, name: str) -> None:
+        with self._engine.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="session")

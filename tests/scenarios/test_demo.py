@@ -7,13 +7,15 @@ import os
 import subprocess
 import sys
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from mlflow import MlflowClient
 from sqlalchemy import create_engine, text
 
-from iml4e.compliance.assessment import latest_assessment
+from iml4e.compliance.assessment import Assessment, latest_assessment
 from iml4e.config import load_settings
 from iml4e.registry import alias_history
 from iml4e.serving.deployments import deployment_events
@@ -35,9 +37,41 @@ def _demo(home: Path, *extra: str, env: dict[str, str] | None = None) -> dict:
 SENT = 60 + 60 + 20 + 20 + 300 + 20
 
 
-def test_demo_runs_end_to_end_and_again_is_answered_from_the_cache(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    first = _demo(home)
+@dataclass(frozen=True)
+class FirstDemo:
+    """One demo run in a fresh home, and what its stores held right after it."""
+
+    home: Path
+    summary: dict
+    records: list[Any]
+    events: list[dict[str, Any]]
+    changes: list[tuple[str, str | None, str | None]]
+    assessment: Assessment | None
+
+
+@pytest.fixture(scope="module")
+def first_demo(tmp_path_factory: pytest.TempPathFactory) -> FirstDemo:
+    """The demo run once for this module's first two tests; its stores are read before the
+    first test runs the demo again in the same home."""
+    folder = tmp_path_factory.mktemp("demo")
+    home = folder / "home"
+    summary = _demo(home)
+    settings = load_settings({"home": str(home)}, environ={}, cwd=folder).settings
+    with open_store(settings) as store:
+        return FirstDemo(
+            home=home,
+            summary=summary,
+            records=read_inference_log(store, "credit-default"),
+            events=deployment_events(store, "credit-default"),
+            changes=[
+                (c.kind, c.alias, c.model_version) for c in alias_history(store, "credit-default")
+            ],
+            assessment=latest_assessment(store, "credit-scoring"),
+        )
+
+
+def test_demo_runs_end_to_end_and_again_is_answered_from_the_cache(first_demo: FirstDemo) -> None:
+    home, first = first_demo.home, first_demo.summary
     assert first["requests_sent"] == first["requests_answered"] == first["requests_logged"] == SENT
     assert first["metrics"]["roc_auc"] >= 0.75
     assert first["model_version"] == "1"
@@ -149,9 +183,8 @@ def test_demo_runs_end_to_end_and_again_is_answered_from_the_cache(tmp_path: Pat
     assert third["pipeline_mlflow_run_id"] in listed.stdout
 
 
-def test_demo_deploys_canaries_promotes_hot_swaps_and_rolls_back(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    summary = _demo(home)
+def test_demo_deploys_canaries_promotes_hot_swaps_and_rolls_back(first_demo: FirstDemo) -> None:
+    summary = first_demo.summary
     release = summary["release"]
     assert (release["champion_version"], release["challenger_version"]) == ("1", "2")
     assert release["promotion"].startswith("v2 promoted over v1")
@@ -161,13 +194,7 @@ def test_demo_deploys_canaries_promotes_hot_swaps_and_rolls_back(tmp_path: Path)
     canary = release["canary_answers"]
     assert set(canary) == {"1", "2"} and sum(canary.values()) == 60
 
-    settings = load_settings({"home": str(home)}, environ={}, cwd=tmp_path).settings
-    with open_store(settings) as store:
-        records = read_inference_log(store, "credit-default")
-        events = deployment_events(store, "credit-default")
-        changes = [
-            (c.kind, c.alias, c.model_version) for c in alias_history(store, "credit-default")
-        ]
+    records, events, changes = first_demo.records, first_demo.events, first_demo.changes
     by_batch: dict[str, Counter[tuple[str, str]]] = {}
     for record in records:
         batch = record.request_id.split(".", 1)[1].rsplit("-", 1)[0]  # RUN.BATCH-ROW
@@ -222,8 +249,7 @@ def test_demo_deploys_canaries_promotes_hot_swaps_and_rolls_back(tmp_path: Path)
     assert sum(compliance["counts"].values()) == 37
     annex_iv = Path(compliance["annex_iv"])
     assert annex_iv.is_file() and "Annex IV" in annex_iv.read_text(encoding="utf-8")
-    with open_store(settings) as store:
-        assessment = latest_assessment(store, "credit-scoring")
+    assessment = first_demo.assessment
     assert assessment is not None and assessment.id == compliance["assessment_id"]
     status = {result.control_id: result.status for result in assessment.results}
     for control in (

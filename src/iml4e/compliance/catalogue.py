@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -156,16 +157,26 @@ class ControlCatalogue(BaseModel):
 def load_catalogue(path: Path | None = None) -> ControlCatalogue:
     """Load and validate a control catalogue; the shipped one when ``path`` is ``None``.
 
-    Raises :class:`CatalogueInvalid` naming the file and the key that is wrong.
+    Raises :class:`CatalogueInvalid` naming the file and the key that is wrong. The shipped
+    catalogue is read once per process (it is frozen, like every control in it).
     """
     if path is None:
-        resource = resources.files("iml4e.compliance").joinpath("data", SHIPPED_CATALOGUE)
-        source, text = f"iml4e/compliance/data/{SHIPPED_CATALOGUE}", resource.read_text("utf-8")
-    else:
-        try:
-            source, text = str(path), path.read_text(encoding="utf-8")
-        except OSError as error:
-            raise CatalogueInvalid(f"cannot read: {error}", where=str(path)) from error
+        return _shipped_catalogue()
+    try:
+        source, text = str(path), path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise CatalogueInvalid(f"cannot read: {error}", where=str(path)) from error
+    return _parse_catalogue(text, source)
+
+
+@cache
+def _shipped_catalogue() -> ControlCatalogue:
+    resource = resources.files("iml4e.compliance").joinpath("data", SHIPPED_CATALOGUE)
+    source = f"iml4e/compliance/data/{SHIPPED_CATALOGUE}"
+    return _parse_catalogue(resource.read_text("utf-8"), source)
+
+
+def _parse_catalogue(text: str, source: str) -> ControlCatalogue:
     raw = parse_yaml(text, source)
     _check_unique_ids(raw, source)
     try:
