@@ -128,6 +128,9 @@ def test_a_version_page_draws_one_chart_per_profiled_column(demo_ui: DemoUi) -> 
     assert "Histogram of income" in text and "Most frequent values of purpose" in text
     assert newest.content_hash in text and "Missing cells" in text
     assert '<label for="compare">' in text and 'aria-current="page"' in text
+    used = text[text.index('id="used-by"') :]  # from the lineage graph
+    assert re.search(r'pipeline run <a href="/ui/pipelines/[0-9a-f]{32}">', used)
+    assert re.search(r'model version <a href="/ui/models/[^/"]+/versions/\d+">', used)
     css = demo_ui.client.get("/static/datasets.css")
     assert css.status_code == 200 and "svg.chart" in css.text
 

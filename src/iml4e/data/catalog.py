@@ -267,6 +267,24 @@ def list_datasets_page(store: Store, *, offset: int = 0, limit: int = 50) -> Dat
     return DatasetListing(total, [(name, by_dataset[dataset_id]) for dataset_id, name in page])
 
 
+def dataset_version_numbers(store: Store, name: str) -> list[int]:
+    """The version numbers of dataset ``name``, newest first (nothing else is read).
+
+    Raises :class:`~iml4e.data.errors.DatasetNotFound` when no dataset has that name.
+    """
+    name = check_dataset_name(name)
+    with store.session() as session:
+        dataset_id = session.scalar(select(Dataset.id).where(Dataset.name == name))
+        if dataset_id is None:
+            raise DatasetNotFound(f"no dataset named {name!r}", where=name)
+        query = (
+            select(DatasetVersion.version)
+            .where(DatasetVersion.dataset_id == dataset_id)
+            .order_by(DatasetVersion.version.desc())
+        )
+        return list(session.scalars(query))
+
+
 def dataset_versions_by_id(store: Store, ids: Iterable[int]) -> dict[int, DatasetVersionInfo]:
     """The versions with these catalog ids (unknown ids are left out), keyed by id."""
     wanted = sorted(set(ids))

@@ -12,11 +12,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from iml4e.data.catalog import (
     DatasetVersionInfo,
+    dataset_version_numbers,
     get_dataset_version,
-    list_dataset_versions,
     list_datasets_page,
     read_dataset_version,
 )
@@ -29,6 +30,7 @@ from iml4e.store import Store
 PER_PAGE = 50
 HASH_CHARS = 12
 MAX_CHECK_CHARS = 120
+MAX_USES = 40
 MAX_NUMBER = 1_000_000_000
 """The largest page or version number read from a URL (larger ones are refused, not looked up)."""
 _PLAIN_KEYS = {"dtype", "nullable", "required", "title", "description", "coerce", "unique"}
@@ -82,6 +84,15 @@ class ShiftRow:
 
 
 @dataclass(frozen=True)
+class Use:
+    """A pipeline run or a model version downstream of a dataset version (``path`` under /ui)."""
+
+    kind: str
+    label: str
+    path: str
+
+
+@dataclass(frozen=True)
 class Comparison:
     """The diff of two versions as the page shows it (older ``before``, newer ``after``)."""
 
@@ -124,7 +135,7 @@ def dataset_page(
     Raises :class:`~iml4e.data.errors.DatasetNotFound` for an unknown dataset or version.
     """
     info = get_dataset_version(store, name, version)
-    versions = [v.version for v in reversed(list_dataset_versions(store, name))]
+    versions = dataset_version_numbers(store, name)
     profile, profile_origin = _profile_of(info)
     comparison = None
     if compare is not None:
@@ -143,7 +154,32 @@ def dataset_page(
         "contract": info.contract,
         "compare": compare,
         "comparison": comparison,
+        "used_by": used_by(store, info),
     }
+
+
+def used_by(store: Store, info: DatasetVersionInfo) -> list[Use]:
+    """Pipeline runs and model versions downstream of ``info`` in the lineage graph."""
+    from iml4e.pipelines.lineage import UnknownLineageTarget, trace_lineage
+
+    try:
+        graph = trace_lineage(store, f"dataset:{info.name}@{info.version}", direction="downstream")
+    except UnknownLineageTarget:
+        return []
+    runs: dict[str, Use] = {}
+    models: list[Use] = []
+    for node in graph.nodes.values():
+        if node.kind == "step" and node.details.get("pipeline_run_id"):
+            run_id = str(node.details["pipeline_run_id"])
+            pipeline = node.details.get("pipeline") or "pipeline"
+            runs.setdefault(
+                run_id, Use("pipeline run", f"{pipeline} {run_id[:8]}", f"/pipelines/{run_id}")
+            )
+        elif node.kind == "model":
+            name, _, version = node.label.rpartition("@")
+            path = f"/models/{quote(name, safe='')}/versions/{version}"
+            models.append(Use("model version", node.label, path))
+    return [*runs.values(), *models][:MAX_USES]
 
 
 def chart_count(cards: list[Card]) -> int:
