@@ -14,9 +14,12 @@ from fastapi.testclient import TestClient
 from iml4e.config import Settings
 from iml4e.data.catalog import (
     DatasetVersionInfo,
+    dataset_version_numbers,
     list_dataset_versions,
+    list_datasets_page,
     register_dataset_version,
 )
+from iml4e.data.errors import DatasetNotFound, InvalidArgument
 from iml4e.data.profile import profile_frame
 from iml4e.data.profile_html import column_card
 from iml4e.data.snapshots import SnapshotStore
@@ -205,6 +208,12 @@ def test_the_catalog_is_paged(local: LocalHome) -> None:
     assert [d.name for d in first["datasets"]] == ["bare", "snapshot-only"]  # newest first
     assert [d.name for d in second["datasets"]] == ["evil", f"set-{FILLERS - 1:02d}"]
     assert datasets_page(local.store, 27, per_page=2)["datasets"] == []
+    for bad in ({"offset": -1}, {"limit": 0}, {"limit": True}):
+        with pytest.raises(InvalidArgument):
+            list_datasets_page(local.store, **bad)
+    assert dataset_version_numbers(local.store, "evil") == [1]
+    with pytest.raises(DatasetNotFound):
+        dataset_version_numbers(local.store, "nowhere")
 
     one = local.client.get("/ui/datasets")
     two = local.client.get("/ui/datasets", params={"page": "2"})
