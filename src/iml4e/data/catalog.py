@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from iml4e.audit import record_audit
@@ -203,6 +203,86 @@ def list_dataset_versions(store: Store, name: str | None = None) -> list[Dataset
                 raise DatasetNotFound(f"no dataset named {name!r}", where=name)
             query = query.where(Dataset.name == name)
         return [_info(row, dataset_name) for row, dataset_name in session.execute(query)]
+
+
+@dataclass(frozen=True)
+class DatasetListing:
+    """A page of datasets, each with its versions newest first (profiles and contracts left out).
+
+    ``total`` counts every dataset in the catalog, not only those on this page.
+    """
+
+    total: int
+    datasets: list[tuple[str, list[DatasetVersionInfo]]]
+
+
+def list_datasets_page(store: Store, *, offset: int = 0, limit: int = 50) -> DatasetListing:
+    """Datasets ``offset`` to ``offset + limit``, the most recently versioned first.
+
+    Only the datasets of the page are read, and without their profiles and contracts, so a
+    catalog of many datasets lists quickly. Raises
+    :class:`~iml4e.data.errors.InvalidArgument` for a negative offset or a limit below 1.
+    """
+    for value, lowest, where in ((offset, 0, "offset"), (limit, 1, "limit")):
+        if isinstance(value, bool) or not isinstance(value, int) or value < lowest:
+            raise InvalidArgument(f"must be a whole number >= {lowest}", where=where)
+    newest = func.max(DatasetVersion.created_at).label("newest")
+    ranked = (
+        select(Dataset.id, Dataset.name, newest)
+        .join(DatasetVersion, DatasetVersion.dataset_id == Dataset.id)
+        .group_by(Dataset.id, Dataset.name)
+        .order_by(newest.desc(), Dataset.name)
+        .offset(offset)
+        .limit(limit)
+    )
+    light = [c for c in DatasetVersion.__table__.columns if c.name not in ("profile", "contract")]
+    with store.session() as session:
+        total = session.scalar(select(func.count()).select_from(Dataset)) or 0
+        page = [(row.id, row.name) for row in session.execute(ranked)]
+        rows = session.execute(
+            select(*light)
+            .where(DatasetVersion.dataset_id.in_([dataset_id for dataset_id, _ in page]))
+            .order_by(DatasetVersion.version.desc())
+        ).all()
+    by_dataset: dict[int, list[DatasetVersionInfo]] = {dataset_id: [] for dataset_id, _ in page}
+    names = dict(page)
+    for row in rows:
+        created_at = row.created_at
+        if created_at.tzinfo is None:
+            created_at = created_at.replace(tzinfo=UTC)
+        by_dataset[row.dataset_id].append(
+            DatasetVersionInfo(
+                id=row.id,
+                name=names[row.dataset_id],
+                version=row.version,
+                content_hash=row.content_hash,
+                n_rows=row.n_rows,
+                n_columns=row.n_columns,
+                source=row.source,
+                columns=dict(row.columns),
+                created_at=created_at,
+                snapshot_uri=row.snapshot_uri,
+            )
+        )
+    return DatasetListing(total, [(name, by_dataset[dataset_id]) for dataset_id, name in page])
+
+
+def dataset_version_numbers(store: Store, name: str) -> list[int]:
+    """The version numbers of dataset ``name``, newest first (nothing else is read).
+
+    Raises :class:`~iml4e.data.errors.DatasetNotFound` when no dataset has that name.
+    """
+    name = check_dataset_name(name)
+    with store.session() as session:
+        dataset_id = session.scalar(select(Dataset.id).where(Dataset.name == name))
+        if dataset_id is None:
+            raise DatasetNotFound(f"no dataset named {name!r}", where=name)
+        query = (
+            select(DatasetVersion.version)
+            .where(DatasetVersion.dataset_id == dataset_id)
+            .order_by(DatasetVersion.version.desc())
+        )
+        return list(session.scalars(query))
 
 
 def dataset_versions_by_id(store: Store, ids: Iterable[int]) -> dict[int, DatasetVersionInfo]:

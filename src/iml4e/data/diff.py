@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from iml4e.data.catalog import DatasetVersionInfo, read_dataset_version
+from iml4e.data.catalog import DatasetVersionInfo, get_dataset_version, read_dataset_version
+from iml4e.store import Store
 
 DEFAULT_PSI_THRESHOLD = 0.2
 QUANTILE_BINS = 10
@@ -86,6 +87,26 @@ def diff_dataset_versions(
     common = [c for c in old.columns if c in new.columns]
     diff.shifts.extend(column_shift(old[c], new[c], psi_threshold=psi_threshold) for c in common)
     return diff
+
+
+def diff_catalog_versions(
+    store: Store,
+    name: str,
+    before: int,
+    after: int,
+    *,
+    psi_threshold: float = DEFAULT_PSI_THRESHOLD,
+) -> DatasetDiff:
+    """Compare versions ``before`` and ``after`` of the catalog's dataset ``name``.
+
+    Raises :class:`~iml4e.data.errors.DatasetNotFound` for an unknown dataset or version and
+    :class:`~iml4e.data.errors.InvalidArgument` for a bad name or version number.
+    """
+    return diff_dataset_versions(
+        get_dataset_version(store, name, before),
+        get_dataset_version(store, name, after),
+        psi_threshold=psi_threshold,
+    )
 
 
 def column_shift(

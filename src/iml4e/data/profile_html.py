@@ -75,7 +75,7 @@ def render_profile_html(profile: DatasetProfile, *, title: str) -> str:
         summary=_summary(profile),
         balance=_balance_chart(profile),
         target=profile.target,
-        cards=[_card(index, column) for index, column in enumerate(profile.columns.values())],
+        cards=[column_card(index, column) for index, column in enumerate(profile.columns.values())],
         correlations=_correlation_table(profile),
     )
 
@@ -121,7 +121,8 @@ def _balance_chart(profile: DatasetProfile) -> Chart | None:
     )
 
 
-def _card(index: int, column: ColumnProfile) -> Card:
+def column_card(index: int, column: ColumnProfile) -> Card:
+    """What a page shows of one column: key figures, warnings and its chart (``column-N``)."""
     facts = [
         ("count", _count(column.count)),
         ("missing", _with_share(column.missing, column.count + column.missing)),
@@ -273,6 +274,11 @@ def _heat(r: float | None) -> tuple[str, str]:
 
 
 # --- formatting -------------------------------------------------------------------------------
+
+
+def format_number(value: float | None) -> str:
+    """A figure as people read it: four significant digits, thousands separated, a dash if none."""
+    return _number(value)
 
 
 def _count(n: int) -> str:
