@@ -9,12 +9,14 @@ An unknown system, deployment or incident is a 404; a bad kind, format or severi
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Path, Request
 from pydantic import BaseModel, Field
 
 from iml4e.server.api import caller, route
+
+IncidentId = Annotated[int, Path(ge=1, le=2**62, description="Incident number.")]
 
 
 class AssessRequest(BaseModel):
@@ -91,7 +93,7 @@ def open_incident(body: IncidentRequest, request: Request) -> dict[str, Any]:
 
 
 @route("POST", "/compliance/incidents/{incident_id}/close", "compliance.incident")
-def close_incident(incident_id: int, body: CloseRequest, request: Request) -> dict[str, Any]:
+def close_incident(incident_id: IncidentId, body: CloseRequest, request: Request) -> dict[str, Any]:
     """Close an incident with a note saying why it is over."""
     from iml4e.compliance.incidents import close_incident as close_it
 
@@ -101,7 +103,9 @@ def close_incident(incident_id: int, body: CloseRequest, request: Request) -> di
 
 
 @route("POST", "/compliance/incidents/{incident_id}/override", "compliance.override_freeze")
-def override_freeze(incident_id: int, body: OverrideRequest, request: Request) -> dict[str, Any]:
+def override_freeze(
+    incident_id: IncidentId, body: OverrideRequest, request: Request
+) -> dict[str, Any]:
     """Lift an open incident's promotion freeze; who and why are recorded."""
     from iml4e.compliance.incidents import override_freeze as override
 
