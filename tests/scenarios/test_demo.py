@@ -15,7 +15,7 @@ import pytest
 from mlflow import MlflowClient
 from sqlalchemy import create_engine, text
 
-from iml4e.compliance.assessment import Assessment, latest_assessment
+from iml4e.compliance.assessment import AssessmentInfo, latest_assessment
 from iml4e.config import load_settings
 from iml4e.registry import alias_history
 from iml4e.serving.deployments import deployment_events
@@ -46,7 +46,7 @@ class FirstDemo:
     records: list[Any]
     events: list[dict[str, Any]]
     changes: list[tuple[str, str | None, str | None]]
-    assessment: Assessment | None
+    assessment: AssessmentInfo | None
 
 
 @pytest.fixture(scope="module")

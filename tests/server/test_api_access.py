@@ -41,6 +41,15 @@ BODIES = {
         "control": "ART14-OVERSIGHT-STAFF",
         "statement": "Officers are assigned.",
     },
+    "/api/compliance/incidents": {
+        "system": "credit-scoring",
+        "deployment": "credit-default",
+        "severity": "serious",
+        "title": "check",
+    },
+    "/api/compliance/incidents/{incident_id}/close": {"note": "check"},
+    "/api/compliance/incidents/{incident_id}/override": {"reason": "check"},
+    "/api/compliance/systems/{name}/documents": {"kind": "model-card", "format": "md"},
 }
 
 

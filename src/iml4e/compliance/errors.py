@@ -1,6 +1,7 @@
 """Errors of the compliance room."""
 
 from iml4e.errors import BadInput, Iml4eError
+from iml4e.store.errors import NotFound
 
 
 class ComplianceError(Iml4eError):
@@ -15,7 +16,7 @@ class CatalogueInvalid(BadInput, ComplianceError):
     """A control catalogue or policy file that cannot be used; ``where`` names file and key."""
 
 
-class UnknownSystem(BadInput, ComplianceError):
+class UnknownSystem(NotFound, ComplianceError):
     """No AI system of that name is registered; ``where`` is the name."""
 
 
@@ -27,12 +28,16 @@ class AttestationInvalid(BadInput, ComplianceError):
     """An attestation that cannot be recorded (unknown version, empty statement, …)."""
 
 
-class UnknownIncident(BadInput, ComplianceError):
+class UnknownIncident(NotFound, ComplianceError):
     """No incident of that id; ``where`` is the id."""
 
 
 class IncidentInvalid(BadInput, ComplianceError):
     """An incident that cannot be opened or changed (unknown deployment, bad severity, …)."""
+
+
+class IncidentDeploymentUnknown(NotFound, IncidentInvalid):
+    """An incident names a deployment that does not exist; ``where`` names it."""
 
 
 class EvidenceMissing(ComplianceError):

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 
 from iml4e.audit import record_audit
-from iml4e.compliance.errors import IncidentInvalid, UnknownIncident
+from iml4e.compliance.errors import IncidentDeploymentUnknown, IncidentInvalid, UnknownIncident
 from iml4e.compliance.systems import SystemRecord, get_system
 from iml4e.monitoring.alerts import alert_history
 from iml4e.registry.provenance import version_lineage
@@ -458,7 +458,9 @@ def _served_model(store: Store, record: SystemRecord, deployment: str) -> str:
     try:
         info = get_deployment(store, deployment)
     except DeploymentNotFound as error:
-        raise IncidentInvalid("no such deployment", where=f"deployment {deployment!r}") from error
+        raise IncidentDeploymentUnknown(
+            "no such deployment", where=f"deployment {deployment!r}"
+        ) from error
     if info.model_name not in record.models:
         raise IncidentInvalid(
             f"deployment {deployment!r} serves model {info.model_name!r}, which system "

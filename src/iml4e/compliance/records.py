@@ -114,3 +114,15 @@ def _record(row: ComplianceDocument) -> DocumentRecord:
         actor=row.actor,
         created_at=row.created_at,
     )
+
+
+def system_documents(store: Store, system: str) -> list[DocumentRecord]:
+    """The documents of the registered ``system``, newest first.
+
+    Unlike :func:`document_records`, an unknown name raises
+    :class:`~iml4e.compliance.errors.UnknownSystem` instead of answering with an empty list.
+    """
+    from iml4e.compliance.systems import get_system
+
+    get_system(store, system)
+    return list(reversed(document_records(store, system)))

@@ -85,7 +85,10 @@ class UiRoute(APIRoute):
 router = APIRouter(prefix=PREFIX, include_in_schema=False, route_class=UiRoute)
 
 
-PAGE_MODULES: tuple[str, ...] = ("iml4e.server.ui_datasets",)
+PAGE_MODULES: tuple[str, ...] = (
+    "iml4e.server.ui_datasets",
+    "iml4e.server.ui_compliance",
+)
 """Modules whose pages join :data:`router` when imported (one per room shown)."""
 
 
