@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--home", type=Path, required=True, help="folder of the seeded home")
     add_size_options(parser)
     args = parser.parse_args(argv)
-    seeded = seed_home(args.home, sizes_of(args), log=print)
+    seeded = seed_home(args.home, sizes_of(args), log=print, reseed=args.reseed)
     print(json.dumps(seeded.facts, indent=2))
 
 
@@ -83,6 +83,11 @@ def add_size_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--requests", type=int, default=default.requests, help="logged requests to add"
+    )
+    parser.add_argument(
+        "--reseed",
+        action="store_true",
+        help="seed a fresh home even if one with these sizes exists",
     )
 
 
@@ -97,10 +102,12 @@ def home_settings(folder: Path, *, mlflow_port: int | None = None) -> Settings:
     return load_settings(values, environ={}, cwd=folder).settings
 
 
-def seed_home(folder: Path, sizes: Sizes, *, log: Any = lambda message: None) -> SeededHome:
+def seed_home(
+    folder: Path, sizes: Sizes, *, log: Any = lambda message: None, reseed: bool = False
+) -> SeededHome:
     """The seeded home in ``folder``: reused when its marker has these sizes, else made anew."""
     marker = folder / MARKER
-    if marker.exists():
+    if marker.exists() and not reseed:
         recorded = json.loads(marker.read_text(encoding="utf-8"))
         if recorded.get("sizes") == asdict(sizes):
             log(f"reusing the seeded home in {folder}")

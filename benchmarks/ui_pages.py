@@ -147,17 +147,22 @@ def main(argv: list[str] | None = None) -> None:
     add_size_options(parser)
     args = parser.parse_args(argv)
 
-    seeded = seed_home(args.home, sizes_of(args), log=lambda line: print(line, flush=True))
+    seeded = seed_home(
+        args.home, sizes_of(args), log=lambda line: print(line, flush=True), reseed=args.reseed
+    )
     routes = discover_pages(seeded)
-    with RunningPlatform(seeded) as (base, mlflow_base), http_client(base) as client:
+    running = RunningPlatform(seeded)
+    with running as (base, mlflow_base), http_client(base) as client:
         log_in(client)
         pages = [measure_page(client, route, args.repeat) for route in routes]
+        platform_rss_mb = running.platform_rss_mb()
         calls = [
             measure_mlflow_call(client, mlflow_base, call, args.repeat)
             for call in mlflow_calls(seeded)
         ]
     print()
     print(render(pages, calls, seeded, args.repeat))
+    print(f"\nRSS of the platform process after every page was served: {platform_rss_mb:.0f} MB")
     if args.json:
         report = {
             "environment": environment_facts(),
@@ -165,6 +170,7 @@ def main(argv: list[str] | None = None) -> None:
             "facts": seeded.facts,
             "repeat": args.repeat,
             "target_ms": TARGET_MS,
+            "platform_rss_mb": round(platform_rss_mb, 1),
             "pages": [asdict(page) for page in pages],
             "mlflow": [asdict(call) for call in calls],
         }
@@ -304,6 +310,13 @@ class RunningPlatform:
         _wait_ok(f"{base}/health", self.process)
         _wait_ok(f"{mlflow_base}/health", self.process)
         return base, mlflow_base
+
+    def platform_rss_mb(self) -> float:
+        """RSS of the platform process now (its MLflow UI child not included)."""
+        import psutil
+
+        assert self.process is not None
+        return psutil.Process(self.process.pid).memory_info().rss / 2**20
 
     def __exit__(self, *exc: object) -> None:
         if self.process is None:
@@ -484,7 +497,8 @@ def render(
         f"store: {sizes.runs:,} pipeline runs, {sizes.versions} versions of "
         f"{seeded.facts.get('model')}, {sizes.requests:,} logged requests (+ the demo's story);",
         f"median and max of {repeat} requests after one warm-up, over loopback HTTP to `iml4e up`",
-        f"(auth on, admin session); target: median under {TARGET_MS:.0f} ms.",
+        f"(auth on, admin session); target: median under {TARGET_MS:.0f} ms. render ms is the",
+        "page's Server-Timing header: the template alone, after the page's data was read.",
         "",
     ]
     header = ("page", "status", "median ms", "max ms", "render ms", "KB", "target", "MLflow call")
