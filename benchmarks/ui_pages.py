@@ -60,6 +60,8 @@ ROOM_OF_SEGMENT = {
     "deployments": "deployment",
     "deployment": "deployment",
     "serving": "deployment",
+    "monitoring": "deployment",
+    "inference": "deployment",
     "models": "model",
     "model": "model",
     "registry": "model",
@@ -94,6 +96,7 @@ ROOM_OF_PARAMETER = {
     "system": "system",
     "system_name": "system",
     "assessment_id": "assessment",
+    "alias": "alias",
 }
 VALUE_OF_ROOM = {
     "deployment": "deployment",
@@ -105,6 +108,7 @@ VALUE_OF_ROOM = {
     "pipeline": "pipeline",
     "system": "system",
     "assessment": "assessment_id",
+    "alias": "alias",
 }
 GENERIC = {"name", "id", "key", "version", "number"}
 
@@ -258,7 +262,7 @@ def parameter_value(name: str, before: list[str], facts: dict[str, Any]) -> Any:
             room = "run"
     if room is None:
         return None
-    return facts.get(VALUE_OF_ROOM[room])
+    return {"alias": "champion", **facts}.get(VALUE_OF_ROOM[room])
 
 
 def _room_before(before: list[str]) -> str | None:

@@ -48,6 +48,8 @@ FACTS = {
         ("/ui/pipelines/{run_id}", "/ui/pipelines/abc123"),
         ("/ui/pipelines/runs/{id}", "/ui/pipelines/runs/abc123"),
         ("/ui/compliance/{system}", "/ui/compliance/credit-scoring"),
+        ("/ui/monitoring/{name}", "/ui/monitoring/credit-default"),
+        ("/ui/models/{name}/aliases/{alias}", "/ui/models/credit-default/aliases/champion"),
         ("/ui/systems/{name}/assessments/{id}", "/ui/systems/credit-scoring/assessments/7"),
     ],
 )
