@@ -175,6 +175,8 @@ def main(argv: list[str] | None = None) -> None:
             "repeat": args.repeat,
             "target_ms": TARGET_MS,
             "platform_rss_mb": round(platform_rss_mb, 1),
+            "pages_met": sum(_met(page) for page in pages),
+            "pages_missed_or_not_measured": sum(not _met(page) for page in pages),
             "pages": [asdict(page) for page in pages],
             "mlflow": [asdict(call) for call in calls],
         }
@@ -369,14 +371,19 @@ def measure_page(client: httpx.Client, page: PageRoute, repeat: int) -> PageResu
     if page.url is None:
         result.not_measured = f"parameter {page.missing}"
         return result
-    client.get(page.url)
     times, renders = [], []
     answer = None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        answer = client.get(page.url)
-        times.append((time.perf_counter() - start) * 1000)
-        renders.append(_render_ms(answer.headers.get("server-timing", "")))
+    try:
+        client.get(page.url)
+        for _ in range(repeat):
+            start = time.perf_counter()
+            answer = client.get(page.url)
+            times.append((time.perf_counter() - start) * 1000)
+            renders.append(_render_ms(answer.headers.get("server-timing", "")))
+    except httpx.HTTPError as error:
+        result.not_measured = f"request failed: {type(error).__name__}"
+        print(f"{page.url}: {result.not_measured}", flush=True)
+        return result
     assert answer is not None
     result.status = answer.status_code
     result.median_ms = round(statistics.median(times), 1)
@@ -522,7 +529,7 @@ def render(
             if call and page.median_ms and call.median_ms
             else "-"
         )
-        met = page.status == 200 and (page.median_ms or 0) < TARGET_MS
+        met = _met(page)
         rows.append(
             (
                 page.url or page.route,
@@ -555,6 +562,11 @@ def render(
     ]
     lines += _table(header, rows)
     return "\n".join(lines)
+
+
+def _met(page: PageResult) -> bool:
+    """Whether the page answered 200 with a median under the target."""
+    return page.status == 200 and page.median_ms is not None and page.median_ms < TARGET_MS
 
 
 def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
