@@ -85,7 +85,7 @@ class UiRoute(APIRoute):
 router = APIRouter(prefix=PREFIX, include_in_schema=False, route_class=UiRoute)
 
 
-PAGE_MODULES: tuple[str, ...] = ()
+PAGE_MODULES: tuple[str, ...] = ("iml4e.server.ui_models",)
 """Modules whose pages join :data:`router` when imported (one per room shown)."""
 
 
