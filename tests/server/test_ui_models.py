@@ -82,6 +82,8 @@ def test_pipeline_runs_list_the_demos_runs(pages: Pages) -> None:
     assert f'href="/ui/pipelines/{run_id}"' in answer.text
     assert answer.text.count("<tr>") >= 4  # the header and the demo's three training runs
     assert "train-case" in answer.text and "Older runs" not in answer.text
+    odd = pages.client.get("/ui/pipelines?page=x")  # not a number: the first page
+    assert odd.status_code == 200 and f'href="/ui/pipelines/{run_id}"' in odd.text
 
 
 def test_a_runs_page_draws_one_node_per_step_with_its_status(pages: Pages) -> None:

@@ -60,13 +60,14 @@ def _model_url(name: str, **query: str) -> str:
 
 
 @router.get("/pipelines")
-def pipelines(request: Request, page: int = 1) -> Response:
-    """Pipeline runs, newest first, 50 a page."""
+def pipelines(request: Request, page: str = "1") -> Response:
+    """Pipeline runs, newest first, 50 a page (a page that is not a number is the first)."""
     from iml4e.server.ui_models_data import pipeline_runs_page
 
     seen = viewer(request)
     allow(request, seen, "read")
-    data = pipeline_runs_page(request.app.state.store, page)
+    number = int(page) if page.isdigit() and len(page) < 10 else 1
+    data = pipeline_runs_page(request.app.state.store, number)
     return render(request, "pipelines.html.j2", seen=seen, title="Pipeline runs", **data)
 
 
