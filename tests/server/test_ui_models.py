@@ -19,6 +19,7 @@ from iml4e.pipelines.artifacts import ArtifactRef
 from iml4e.pipelines.records import RunDescription, RunRecorder, get_run
 from iml4e.registry import current_alias_version, register_model_version
 from iml4e.server import create_platform_app
+from iml4e.server.access import CSRF_HEADER
 from iml4e.server.ui_models_data import RUNS_PER_PAGE, pipeline_run_page, pipeline_runs_page
 from iml4e.store import Store, open_store
 from iml4e.store.models import PipelineRun, utcnow
@@ -191,6 +192,24 @@ def test_approving_is_for_approvers_and_never_by_the_registrant(pages: Pages) ->
     assert "Version 1 approved." in page and "admin-user" in page
     version_page = pages.client.get(f"/ui/models/{name}/versions/1").text
     assert EVIL not in version_page and "&lt;script&gt;" in version_page
+
+
+def test_the_rest_route_approves_through_the_same_check(pages: Pages) -> None:
+    name = "ui-api-approve-check"
+    pages.new_model(name, 1, registrant="approver-user")
+    route = f"/api/models/{name}/versions/1/approve"
+    answers = {}
+    for role in ("approver", "admin"):
+        pages.client.cookies.clear()
+        login = pages.client.post(
+            "/api/login", json={"name": f"{role}-user", "password": DEMO_PASSWORD}
+        )
+        csrf = login.json()["csrf_token"]
+        answers[role] = pages.client.post(route, headers={CSRF_HEADER: csrf})
+    assert answers["approver"].status_code == 403
+    assert "segregation of duties" in answers["approver"].json()["error"]
+    assert answers["admin"].status_code == 200
+    assert answers["admin"].json() == {"approvers": ["admin-user"]}
 
 
 def test_a_form_without_its_csrf_token_is_refused(pages: Pages) -> None:
