@@ -463,13 +463,16 @@ def get_run(store: Store, run_id: str) -> RunRecord:
         return _run_record(row, _step_records(session, list(steps)))
 
 
-def list_runs(store: Store, *, pipeline: str | None = None, limit: int = 50) -> list[RunRecord]:
-    """The newest runs first (steps included), optionally of one pipeline."""
+def list_runs(
+    store: Store, *, pipeline: str | None = None, limit: int = 50, offset: int = 0
+) -> list[RunRecord]:
+    """The newest runs first (steps included), optionally of one pipeline; ``offset`` skips
+    that many of the newest (a page of a long history reads only its own rows)."""
     with store.session() as session:
         query = select(PipelineRun).order_by(PipelineRun.started_at.desc(), PipelineRun.id)
         if pipeline:
             query = query.where(PipelineRun.pipeline == pipeline)
-        rows = session.scalars(query.limit(limit)).all()
+        rows = session.scalars(query.limit(limit).offset(max(offset, 0))).all()
         if not rows:
             return []
         steps = session.scalars(

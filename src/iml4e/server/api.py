@@ -158,32 +158,16 @@ def model_versions(name: str, request: Request) -> list[dict[str, Any]]:
 @route("POST", "/models/{name}/versions/{version}/approve", "model.approve")
 def approve_version(name: str, version: str, request: Request) -> dict[str, Any]:
     """Approve a version; whoever registered it cannot approve it (segregation of duties)."""
-    from iml4e.audit import record_audit
-    from iml4e.registry import approve
-    from iml4e.registry.events import registry_events
-    from iml4e.registry.promotion import approvers
-    from iml4e.server.errors import PermissionDenied
-    from iml4e.server.permissions import check_not_sole_approver
+    from iml4e.server.permissions import approve_version as approve_checked
 
-    store, user = request.app.state.store, caller(request)
-    client = client_of(request)
-    registered = next(
-        (e.actor for e in registry_events(store, name, kinds=("registered",), version=version)),
-        None,
+    approved = approve_checked(
+        client_of(request),
+        request.app.state.store,
+        name,
+        version,
+        actor=caller(request).name,
     )
-    try:
-        check_not_sole_approver(registered, approvers(store, name, version), user.name)
-    except PermissionDenied as refused:
-        record_audit(
-            store,
-            actor=user.name,
-            action="model.approve",
-            target=f"model:{name}@{version}",
-            outcome="denied",
-            detail={"reason": refused.message},
-        )
-        raise
-    return {"approvers": approve(client, store, name, version, actor=user.name)}
+    return {"approvers": approved}
 
 
 @route("POST", "/models/{name}/versions/{version}/promote", "model.promote")

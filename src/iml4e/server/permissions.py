@@ -15,6 +15,8 @@ from iml4e.audit import record_audit
 from iml4e.server.errors import PermissionDenied, UnknownAction
 
 if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
     from iml4e.server.users import UserInfo
     from iml4e.store import Store
 
@@ -122,6 +124,36 @@ def check_not_sole_approver(registrant: str | None, approvers: list[str], actor:
             action="model.approve",
             target=f"registrant:{registrant or '-'}",
         )
+
+
+def approve_version(
+    client: MlflowClient, store: Store, name: str, version: str, *, actor: str, note: str = ""
+) -> list[str]:
+    """Record ``actor``'s approval of ``name`` ``version`` unless segregation of duties
+    forbids it (:func:`check_not_sole_approver`); returns the distinct approvers so far.
+
+    A refusal is a ``denied`` audit event of ``model.approve`` and :class:`PermissionDenied`.
+    The REST API and the web UI both approve through this function.
+    """
+    from iml4e.registry import approve, approvers, registry_events
+
+    registered = next(
+        (e.actor for e in registry_events(store, name, kinds=("registered",), version=version)),
+        None,
+    )
+    try:
+        check_not_sole_approver(registered, approvers(store, name, version), actor)
+    except PermissionDenied as refused:
+        record_audit(
+            store,
+            actor=actor,
+            action="model.approve",
+            target=f"model:{name}@{version}",
+            outcome="denied",
+            detail={"reason": refused.message},
+        )
+        raise
+    return approve(client, store, name, version, actor=actor, note=note)
 
 
 def _ordered(action: str) -> list[str]:

@@ -87,6 +87,7 @@ router = APIRouter(prefix=PREFIX, include_in_schema=False, route_class=UiRoute)
 
 PAGE_MODULES: tuple[str, ...] = (
     "iml4e.server.ui_datasets",
+    "iml4e.server.ui_models",
     "iml4e.server.ui_compliance",
 )
 """Modules whose pages join :data:`router` when imported (one per room shown)."""
