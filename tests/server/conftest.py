@@ -9,6 +9,7 @@ something use their own names or their own home.
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 
 import pytest
@@ -50,3 +51,15 @@ def demo_platform(tmp_path_factory: pytest.TempPathFactory) -> DemoPlatform:
             add_user(store, f"{role}-user", role=role, password=DEMO_PASSWORD, actor="setup")
     summary = run_demo(settings, DemoOptions(rows=3000, requests=60))
     return DemoPlatform(settings, summary)
+
+
+def copy_of_demo_home(demo: DemoPlatform, folder: pytest.TempPathFactory) -> Settings:
+    """Settings of a copy of the demo's home (same users, models, assessment, deployment), for
+    tests whose forms change things. MLflow's artifacts stay where the demo wrote them."""
+    target = folder.mktemp("demo-copy")
+    shutil.copytree(demo.settings.home, target / "home")
+    return load_settings(
+        {"home": str(target / "home"), "server_auth": "on", "mlflow_port": free_port()},
+        environ={},
+        cwd=target,
+    ).settings

@@ -7,7 +7,6 @@ shared home's assessment, incidents and documents stay as the demo left them.
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -23,12 +22,11 @@ from iml4e.compliance.checks import NEEDS_ATTESTATION
 from iml4e.compliance.incidents import list_incidents, open_incident
 from iml4e.compliance.records import record_document
 from iml4e.compliance.systems import load_system_file, register_system, system_example_path
-from iml4e.config import Settings, load_settings
+from iml4e.config import Settings
 from iml4e.server import create_platform_app
 from iml4e.server.ui_compliance_data import article_of, system_page
 from iml4e.store import Store, open_store
-from tests.server.conftest import DEMO_PASSWORD, DemoPlatform
-from tests.server.helpers import free_port
+from tests.server.conftest import DEMO_PASSWORD, DemoPlatform, copy_of_demo_home
 
 SYSTEM = "credit-scoring"
 PAGE = f"/ui/compliance/{SYSTEM}"
@@ -54,17 +52,6 @@ class Pages:
         found = re.search(r'name="csrf_token" value="([^"]+)"', self.client.get("/ui/").text)
         assert found
         return found.group(1)
-
-
-def copy_of_demo_home(demo: DemoPlatform, folder: pytest.TempPathFactory) -> Settings:
-    """Settings of a copy of the demo's home (same users, models, assessment, deployment)."""
-    target = folder.mktemp("compliance-copy")
-    shutil.copytree(demo.settings.home, target / "home")
-    return load_settings(
-        {"home": str(target / "home"), "server_auth": "on", "mlflow_port": free_port()},
-        environ={},
-        cwd=target,
-    ).settings
 
 
 @pytest.fixture(scope="module")
