@@ -231,3 +231,72 @@ def test_the_scheduler_page_shows_and_pauses_a_real_scheduler(ops: Ops) -> None:
         assert not scheduler.status().paused
     finally:
         app.state.scheduler = None  # type: ignore[attr-defined]
+
+
+# --- the charts in a real browser -----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo_url(demo_platform: DemoPlatform) -> Iterator[str]:
+    import threading
+
+    import uvicorn
+
+    from tests.server.helpers import answers, wait_until
+
+    port = free_port()
+    config = uvicorn.Config(
+        create_platform_app(demo_platform.settings),
+        host="127.0.0.1",
+        port=port,
+        lifespan="on",
+        log_level="warning",
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="ops-uvicorn", daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: answers(f"{url}/ui/login"), 20, "the platform server answering")
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def test_live_js_draws_the_charts_in_chromium(demo_url: str) -> None:
+    from pathlib import Path
+
+    from playwright.sync_api import sync_playwright
+
+    chromium = Path("/usr/bin/chromium")
+    assert chromium.exists(), f"{chromium} is missing: run `make system-packages`"
+    with sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=str(chromium), headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            problems: list[str] = []
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda error: problems.append(str(error)))
+            page.goto(f"{demo_url}/ui/login")
+            page.get_by_label("Name").fill("viewer-user")
+            page.get_by_label("Password").fill(DEMO_PASSWORD)
+            page.get_by_role("button", name="Log in").click()
+            page.wait_for_url(f"{demo_url}/ui/")
+            page.goto(f"{demo_url}/ui/deployments/{DEPLOYMENT}")
+            page.wait_for_selector("svg.line-chart >> nth=2", timeout=15_000)
+            charts = page.locator("svg.line-chart[role=img]")
+            assert charts.count() == 3
+            labels = [charts.nth(i).get_attribute("aria-label") or "" for i in range(3)]
+            assert labels[0].startswith("Requests per") and "requests" in labels[0]
+            assert labels[1].startswith("Latency") and "p95 up to" in labels[1]
+            assert page.locator("svg.line-chart polyline").count() >= 2
+            assert "Updated" in page.locator("#live-status").inner_text()
+            assert not problems, problems
+            artifacts = Path(__file__).resolve().parents[2] / "tests-artifacts" / "ui"
+            artifacts.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(artifacts / "ops-deployment.png"), full_page=True)
+            page.goto(f"{demo_url}/ui/deployments")
+            page.screenshot(path=str(artifacts / "ops-deployments.png"), full_page=True)
+        finally:
+            browser.close()

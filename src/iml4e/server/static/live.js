@@ -29,7 +29,9 @@
   /* series: [{name, cls, points: [[ms, value|null], …]}] over [from, to] */
   function lineChart(box, series, from, to, summary) {
     const values = series.flatMap((s) => s.points.map((p) => p[1]).filter((v) => v !== null));
-    const top = Math.max(values.length ? Math.max(...values) : 0, 1e-9) * 1.1 || 1;
+    const highest = values.length ? Math.max(...values) : 0;
+    const peak = highest > 0 ? highest : 1;
+    const top = peak * 1.1;
     const x = (ms) => LEFT + ((ms - from) / Math.max(to - from, 1)) * (W - LEFT - RIGHT);
     const y = (v) => H - BOTTOM - (v / top) * (H - TOP - BOTTOM);
     const label = document.getElementById(box.dataset.label);
@@ -39,7 +41,7 @@
     });
     svg.appendChild(node("title", {}, `${label ? label.textContent : "chart"}: ${summary}`));
     for (const fraction of [0, 0.5, 1]) {
-      const v = (top / 1.1) * fraction;
+      const v = peak * fraction;
       svg.appendChild(node("line", { x1: LEFT, x2: W - RIGHT, y1: y(v), y2: y(v), class: "grid" }));
       svg.appendChild(node("text", { x: LEFT - 4, y: y(v) + 4, class: "tick y" }, number(v)));
     }
