@@ -276,8 +276,23 @@ def test_live_js_draws_the_charts_in_chromium(demo_url: str) -> None:
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             problems: list[str] = []
-            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda error: problems.append(str(error)))
+            page.on(  # a CSP refusal is a console error; failed loads are checked below
+                "console",
+                lambda m: (
+                    problems.append(m.text)
+                    if m.type == "error" and not m.text.startswith("Failed to load resource")
+                    else None
+                ),
+            )
+            page.on(
+                "response",
+                lambda r: (
+                    problems.append(f"{r.status} {r.url}")
+                    if r.status >= 400 and not r.url.endswith("/favicon.ico")
+                    else None
+                ),
+            )
             page.goto(f"{demo_url}/ui/login")
             page.get_by_label("Name").fill("viewer-user")
             page.get_by_label("Password").fill(DEMO_PASSWORD)

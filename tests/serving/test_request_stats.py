@@ -4,6 +4,7 @@ lines of another shape and torn lines, the index-only count, and the bound on th
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,10 +12,11 @@ import numpy as np
 import orjson
 import pytest
 
+from iml4e.config import Settings
 from iml4e.errors import BadInput
 from iml4e.serving.inference_log import InferenceLogWriter, InferenceRecord, read_inference_log
 from iml4e.serving.request_stats import request_count, request_stats
-from iml4e.store import Store
+from iml4e.store import Store, open_store
 
 
 def _record(i: int, timestamp: float, role: str = "champion") -> InferenceRecord:
@@ -76,7 +78,12 @@ def test_buckets_add_up_to_the_log_and_give_percentiles(store: Store, tmp_path: 
     writer_open.close()
 
 
-def test_bad_arguments_are_refused(store: Store) -> None:
+def test_bad_arguments_are_refused(make_settings: Callable[..., Settings]) -> None:
+    with open_store(make_settings()) as store:
+        _check_bad_arguments(store)
+
+
+def _check_bad_arguments(store: Store) -> None:
     with pytest.raises(BadInput):
         request_stats(store, "stats", window_s=60, buckets=0)
     with pytest.raises(BadInput):
