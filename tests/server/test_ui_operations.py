@@ -19,7 +19,12 @@ from iml4e.monitoring.scheduler import MonitorScheduler
 from iml4e.server import create_platform_app
 from iml4e.server.ui_operations_data import deployments_page, scheduler_page
 from iml4e.server.users import add_user
-from iml4e.serving.deployments import get_deployment, record_deployment, record_deployment_start
+from iml4e.serving.deployments import (
+    get_deployment,
+    record_deployment,
+    record_deployment_start,
+    set_deployment_state,
+)
 from iml4e.serving.inference_log import read_inference_log
 from iml4e.serving.operator import pause_deployment
 from iml4e.store import Store, open_store
@@ -158,6 +163,7 @@ def ops(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ops]:
         },
         actor="setup",
     )
+    set_deployment_state(store, "canary", "serving", actor="setup")
     with TestClient(create_platform_app(settings)) as client:
         yield Ops(client, store, settings)
     store.close()
@@ -196,7 +202,14 @@ def test_a_canary_shows_its_split_form_which_a_viewer_may_not_use(ops: Ops) -> N
         "/ui/deployments/canary/split", data={"csrf_token": csrf, "split": "30"}
     )
     assert refused.status_code == 403 and "may not deployment.create" in refused.text
+    csrf = login(ops.client, "developer-user")
+    for share, problem in (("150", "strictly between 0 and 1"), ("lots", "percentage")):
+        bad = ops.client.post(
+            "/ui/deployments/canary/split", data={"csrf_token": csrf, "split": share}
+        )
+        assert bad.status_code == 400 and problem in bad.text, bad.text
     assert get_deployment(ops.store, "canary").spec["split"] == 0.2
+    assert get_deployment(ops.store, "canary").state == "serving"
 
 
 def test_the_scheduler_page_shows_and_pauses_a_real_scheduler(ops: Ops) -> None:

@@ -220,8 +220,9 @@ def change_split(settings: Settings, name: str, split: float, *, actor: str) -> 
 
     The server is restarted with the options it was created with and the new split, on the
     same address (requests in between are refused, so do it when a short gap is acceptable).
-    Raises :class:`InvalidDeploymentSpec` when the deployment has no challenger or the split is
-    not strictly between 0 and 1, :class:`DeploymentNotManaged` when it was started by hand.
+    Raises :class:`InvalidDeploymentSpec` when the deployment has no challenger, is not
+    ``serving`` (a paused one must not be served again by the restart), or the split is not
+    strictly between 0 and 1; :class:`DeploymentNotManaged` when it was started by hand.
     """
     with open_store(settings) as store:
         info = get_deployment(store, name)
@@ -232,7 +233,13 @@ def change_split(settings: Settings, name: str, split: float, *, actor: str) -> 
             "--challenger)",
             where=f"deployment {name!r}",
         )
-    if info.pid is None and info.state in ACTIVE_STATES and server_running(info):
+    if info.state != "serving":
+        # a restart would serve again: a paused deployment stays paused, a stopped one stopped
+        raise InvalidDeploymentSpec(
+            f"is {info.state}: only a serving deployment's split can be changed",
+            where=f"deployment {name!r}",
+        )
+    if info.pid is None and server_running(info):
         raise DeploymentNotManaged(
             "its server was started by hand (iml4e serve); restart it there with --split",
             where=f"deployment {name!r}",
