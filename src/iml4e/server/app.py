@@ -22,7 +22,10 @@ from starlette.concurrency import run_in_threadpool
 from iml4e import __version__
 from iml4e.config import Settings
 from iml4e.monitoring.gauges import monitoring_exposition
-from iml4e.server import api_operations, api_rooms  # noqa: F401  (their routes join the API router)
+from iml4e.server import (
+    api_operations,  # noqa: F401  (its routes join the API router)
+    api_rooms,  # noqa: F401  (its routes join the API router)
+)
 from iml4e.server.api import router as api_router
 from iml4e.server.body_limit import BodyLimit
 from iml4e.server.health import database_status, mlflow_is_ready
