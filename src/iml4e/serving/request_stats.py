@@ -26,7 +26,7 @@ from iml4e.errors import BadInput
 from iml4e.store import Store
 from iml4e.store.models import InferenceSegment
 
-DEFAULT_MAX_RECORDS = 500_000
+DEFAULT_MAX_RECORDS = 200_000
 MAX_BUCKETS = 500
 
 _LINE = re.compile(
