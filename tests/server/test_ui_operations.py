@@ -212,6 +212,17 @@ def test_a_canary_shows_its_split_form_which_a_viewer_may_not_use(ops: Ops) -> N
     assert get_deployment(ops.store, "canary").state == "serving"
 
 
+def test_names_on_the_deployments_list_are_escaped(ops: Ops) -> None:
+    evil = "<script>alert(3)</script>"
+    record_deployment(
+        ops.store, "evil-name", model_name=evil, model_version="1", url=evil, actor="x"
+    )
+    login(ops.client, "viewer-user")
+    page = ops.client.get("/ui/deployments")
+    assert page.status_code == 200 and "<script>" not in page.text
+    assert page.text.count("&lt;script&gt;alert(3)&lt;/script&gt;") == 2
+
+
 def test_the_scheduler_page_shows_and_pauses_a_real_scheduler(ops: Ops) -> None:
     csrf = login(ops.client, "developer-user")
     page = ops.client.get("/ui/scheduler")
