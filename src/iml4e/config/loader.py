@@ -169,6 +169,7 @@ def _fill_defaults(values: dict[str, Any], sources: dict[str, str], cwd: Path) -
     default("monitor_interval_s", 300.0)
     default("monitor_window", "1h")
     default("server_auth", "auto")
+    default("server_max_body_bytes", 1_048_576, "default (1 MiB)")
 
 
 def _check_database_url(url: str, source: str) -> None:

@@ -33,6 +33,10 @@ class Settings(BaseModel):
         description="Whether the platform server asks who is calling: `on`, `off`, or `auto` "
         "(on unless it binds to loopback, where one local user is the default)."
     )
+    server_max_body_bytes: int = Field(
+        ge=1,
+        description="Largest request body the platform server accepts (413 above it).",
+    )
     mlflow_port: int = Field(ge=1, le=65535, description="Port of the MLflow UI started by `up`.")
     mlflow_tracking_uri: str = Field(description="MLflow tracking URI (the database by default).")
     mlflow_registry_uri: str = Field(description="MLflow registry URI (the database by default).")

@@ -45,3 +45,10 @@ class UnknownTask(BadInput, MonitoringError):
 
 class RetrainingPlanInvalid(BadInput, MonitoringError):
     """A retraining plan file that cannot be used; ``where`` names the file or the key."""
+
+
+class SchedulerNotRunning(BadInput, MonitoringError):
+    """The platform server runs no monitoring scheduler (not started by ``iml4e up``, or
+    ``monitor_interval_s`` is 0)."""
+
+    status = 409

@@ -17,11 +17,14 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
+from iml4e.audit import record_audit
 from iml4e.config import Settings
+from iml4e.monitoring.errors import SchedulerNotRunning
 from iml4e.serving.deployments import list_deployments
 from iml4e.serving.process import server_environment
-from iml4e.store import open_store
+from iml4e.store import Store, open_store
 
 RUN_TIMEOUT_S = 600.0
 
@@ -36,6 +39,16 @@ class ScheduledOutcome:
     report_id: int | None = None
     detail: str = ""
 
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data for JSON."""
+        return {
+            "deployment": self.deployment,
+            "at": self.at.isoformat(),
+            "ok": self.ok,
+            "report_id": self.report_id,
+            "detail": self.detail,
+        }
+
 
 @dataclass
 class SchedulerStatus:
@@ -48,6 +61,17 @@ class SchedulerStatus:
     last: dict[str, ScheduledOutcome] = field(default_factory=dict)
     compliance: ScheduledOutcome | None = None
     """The last reassessment of stale compliance assessments."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data for JSON."""
+        return {
+            "interval_s": self.interval_s,
+            "window": self.window,
+            "paused": self.paused,
+            "runs": self.runs,
+            "last": {name: outcome.as_dict() for name, outcome in sorted(self.last.items())},
+            "compliance": None if self.compliance is None else self.compliance.as_dict(),
+        }
 
 
 class MonitorScheduler:
@@ -159,6 +183,37 @@ class MonitorScheduler:
         except ValueError:  # one deployment's odd output must not cost the round
             return _Run(at, failed=_failed(what, at, "the run printed no JSON report"))
         return _Run(at, took=time.monotonic() - started, printed=printed)
+
+
+def running_scheduler(scheduler: MonitorScheduler | None) -> MonitorScheduler:
+    """``scheduler``, or :class:`SchedulerNotRunning` when the server runs none."""
+    if scheduler is None:
+        raise SchedulerNotRunning(
+            "this server runs no monitoring scheduler: it starts with `iml4e up` when "
+            "monitor_interval_s is above 0",
+            where="scheduler",
+        )
+    return scheduler
+
+
+def pause_scheduler(
+    scheduler: MonitorScheduler | None, store: Store, *, actor: str, paused: bool = True
+) -> SchedulerStatus:
+    """Pause (or, with ``paused=False``, resume) the scheduler's rounds, with an audit event
+    ``scheduler.pause`` / ``scheduler.resume``."""
+    running = running_scheduler(scheduler)
+    if paused:
+        running.pause()
+    else:
+        running.resume()
+    record_audit(
+        store,
+        actor=actor,
+        action="scheduler.pause" if paused else "scheduler.resume",
+        target="scheduler:monitor",
+        detail={"interval_s": running.interval_s, "window": running.window},
+    )
+    return running.status()
 
 
 @dataclass(frozen=True)

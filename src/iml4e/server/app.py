@@ -25,9 +25,11 @@ from iml4e.monitoring.gauges import monitoring_exposition
 from iml4e.server import (  # noqa: F401  (their routes join the API router on import)
     api_compliance,
     api_data,
+    api_operations,
     api_rooms,
 )
 from iml4e.server.api import router as api_router
+from iml4e.server.body_limit import BodyLimit
 from iml4e.server.health import database_status, mlflow_is_ready
 from iml4e.server.http_errors import add_error_handlers
 from iml4e.server.mlflow_proxy import MLFLOW_PREFIX, PROXY_TIMEOUT, add_mlflow_proxy
@@ -85,6 +87,7 @@ def create_platform_app(settings: Settings) -> FastAPI:
         description="The iml4e platform server.",
         lifespan=lifespan,
     )
+    app.state.scheduler = None  # `iml4e up` sets its MonitorScheduler here
 
     @app.get("/health", response_model=Health, responses={503: {"model": Health}})
     async def health() -> JSONResponse:
@@ -115,6 +118,7 @@ def create_platform_app(settings: Settings) -> FastAPI:
     mount_ui(app)
     add_error_handlers(app)
     add_mlflow_proxy(app, mlflow_url, lambda: resources.http)
+    app.add_middleware(BodyLimit, max_bytes=settings.server_max_body_bytes)
     return app
 
 

@@ -82,8 +82,9 @@ class _PlatformServer(uvicorn.Server):
 def _serve_with_mlflow(settings: Settings, sock: socket.socket, started_at: float) -> None:
     platform_url = http_url(settings.server_host, settings.server_port)
     ready_line = f"iml4e up: platform {platform_url}  mlflow {mlflow_ui_url(settings)}"
+    app = create_platform_app(settings)
     config = uvicorn.Config(
-        create_platform_app(settings),
+        app,
         host=settings.server_host,
         port=settings.server_port,
         log_level="warning",
@@ -99,6 +100,7 @@ def _serve_with_mlflow(settings: Settings, sock: socket.socket, started_at: floa
 
     previous_handlers = _install_signal_handlers(request_stop)
     scheduler = _start_monitor_scheduler(settings)
+    app.state.scheduler = scheduler  # shown and paused by the web UI and /api/scheduler
     try:
         mlflow = start_mlflow_ui(settings)
         watcher = threading.Thread(

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Coroutine
 from importlib import import_module, resources
 from typing import Any
-from urllib.parse import parse_qsl, quote
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -88,6 +88,7 @@ router = APIRouter(prefix=PREFIX, include_in_schema=False, route_class=UiRoute)
 PAGE_MODULES: tuple[str, ...] = (
     "iml4e.server.ui_datasets",
     "iml4e.server.ui_models",
+    "iml4e.server.ui_operations",
     "iml4e.server.ui_compliance",
 )
 """Modules whose pages join :data:`router` when imported (one per room shown)."""
@@ -307,26 +308,3 @@ def audit_log(
         outcome=outcome or None,
     )
     return render(request, "audit.html.j2", seen=seen, title="Audit log", **data)
-
-
-@router.get("/deployments/{name}")
-def deployment(request: Request, name: str) -> Response:
-    """One deployment: state, version, history, alerts, and the pause form."""
-    from iml4e.server.ui_context import deployment_page
-
-    seen = viewer(request)
-    allow(request, seen, "read")
-    data = deployment_page(request.app.state.store, name)
-    return render(request, "deployment.html.j2", seen=seen, title=f"Deployment {name}", **data)
-
-
-@router.post("/deployments/{name}/pause")
-def pause(request: Request, name: str, fields: dict[str, str] = Depends(form_fields)) -> Response:
-    """Pause a deployment (human oversight, Art. 14(4)(e)), then show it again."""
-    from iml4e.serving.operator import pause_deployment
-
-    seen = checked_viewer(request, fields)
-    allow(request, seen, "deployment.pause")
-    reason = fields.get("reason", "").strip()[:2000]
-    pause_deployment(request.app.state.store, name, actor=seen.user.name, reason=reason)
-    return RedirectResponse(f"{PREFIX}/deployments/{quote(name, safe='')}", status_code=303)

@@ -92,16 +92,3 @@ def audit_page(
         "outcomes": OUTCOMES,
         "limit": AUDIT_LIMIT,
     }
-
-
-def deployment_page(store: Store, name: str) -> dict[str, Any]:
-    """One deployment: its record, history (newest first) and alert states."""
-    from iml4e.monitoring.alerts import alert_states
-    from iml4e.serving.deployments import deployment_events, get_deployment
-
-    deployment = get_deployment(store, name)
-    return {
-        "deployment": deployment,
-        "events": list(reversed(deployment_events(store, name))),
-        "alerts": alert_states(store, name),
-    }

@@ -96,6 +96,7 @@ def create_deployment(
     shadow: str | None = None,
     fallback: str | None = None,
     ready_timeout: float = READY_TIMEOUT_S,
+    actor: str | None = None,
 ) -> DeploymentInfo:
     """Start a model server for ``model`` as deployment ``name`` and wait until it answers.
 
@@ -108,7 +109,9 @@ def create_deployment(
     name or option, a model, alias or version not in the registry, a deployment of that name
     that is still running, or a port in use; :class:`DeploymentFailed` with the server's log
     tail when it starts but does not come up (it is then killed and recorded ``failed``).
+    ``actor`` (default: the settings' user) is recorded as who created it.
     """
+    actor = actor or settings.user
     spec = _checked_spec(
         name,
         model=model,
@@ -134,13 +137,13 @@ def create_deployment(
             url=url,
             log_path=str(log_path),
             spec=spec.as_record(workers=workers),
-            actor=settings.user,
+            actor=actor,
         )
         command = serve_command(spec, host=host, port=port, workers=workers)
         _start_server(settings, store, name, command, url, log_path, ready_timeout)
         record_audit(
             store,
-            actor=settings.user,
+            actor=actor,
             action="deployment.create",
             target=f"deployment:{name}",
             detail={"model": f"{main.name}@{main.version}", "url": url},
@@ -210,6 +213,59 @@ def stop_deployment(settings: Settings, name: str, *, actor: str) -> DeploymentI
                 detail={"pid": pid},
             )
         return info
+
+
+def change_split(settings: Settings, name: str, split: float, *, actor: str) -> DeploymentInfo:
+    """Send the fraction ``split`` of deployment ``name``'s requests to its canary challenger.
+
+    The server is restarted with the options it was created with and the new split, on the
+    same address (requests in between are refused, so do it when a short gap is acceptable).
+    Raises :class:`InvalidDeploymentSpec` when the deployment has no challenger, is not
+    ``serving`` (a paused one must not be served again by the restart), or the split is not
+    strictly between 0 and 1; :class:`DeploymentNotManaged` when it was started by hand.
+    """
+    with open_store(settings) as store:
+        info = get_deployment(store, name)
+    challenger = info.spec.get("challenger_uri")
+    if not challenger:
+        raise InvalidDeploymentSpec(
+            "has no canary challenger: a traffic split needs one (iml4e deploy create "
+            "--challenger)",
+            where=f"deployment {name!r}",
+        )
+    if info.state != "serving":
+        # a restart would serve again: a paused deployment stays paused, a stopped one stopped
+        raise InvalidDeploymentSpec(
+            f"is {info.state}: only a serving deployment's split can be changed",
+            where=f"deployment {name!r}",
+        )
+    if info.pid is None and server_running(info):
+        raise DeploymentNotManaged(
+            "its server was started by hand (iml4e serve); restart it there with --split",
+            where=f"deployment {name!r}",
+        )
+    _checked_spec(
+        name,
+        model=str(info.spec.get("model_uri")),
+        workers=int(info.spec.get("workers") or 1),
+        challenger=challenger,
+        split=split,
+        shadow=None,
+        fallback=info.spec.get("fallback_uri"),
+    )
+    stop_deployment(settings, name, actor=actor)
+    return create_deployment(
+        settings,
+        name,
+        model=str(info.spec["model_uri"]),
+        host=info.host or "127.0.0.1",
+        port=info.port,
+        workers=int(info.spec.get("workers") or 1),
+        challenger=challenger,
+        split=split,
+        fallback=info.spec.get("fallback_uri"),
+        actor=actor,
+    )
 
 
 def deployment_log(settings: Settings, name: str, lines: int = 50) -> str:
