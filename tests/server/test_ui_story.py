@@ -125,7 +125,7 @@ def _newcomer_walks_and_approves(walk: Walk) -> None:
     page.wait_for_url(f"{base}/ui/datasets/credit-applications*")
     assert page.locator("svg[role=img]").count() >= 5
     walk.shot("dataset")
-    page.get_by_label("Compare").select_option(index=0)
+    page.locator("#compare").select_option(index=0)
     page.get_by_role("button", name="Compare").click()
     page.wait_for_url("**compare=*")
     assert page.locator("#comparison").count() == 1
@@ -145,7 +145,7 @@ def _newcomer_walks_and_approves(walk: Walk) -> None:
     page.wait_for_url(f"{base}/ui/models/{MODEL}")
     assert page.locator("#versions tbody tr").count() >= 3
     walk.shot("model")
-    page.get_by_label("Version").first.select_option("2")
+    page.locator("#approve-version").select_option("2")
     page.locator("#approve-note").fill("reviewed the evaluation and the data profile")
     page.get_by_role("button", name="Approve").click()
     page.wait_for_url(f"{base}/ui/models/{MODEL}*")
@@ -170,9 +170,10 @@ def _newcomer_walks_and_approves(walk: Walk) -> None:
     page.wait_for_url(f"{base}/ui/compliance/{SYSTEM}*")
     assert page.locator(".result-row").count() == 37
     walk.shot("compliance")
-    form = page.locator("form[action$='/attest']").first
-    form.locator("textarea").fill("I may not sign this")
-    form.get_by_role("button").click()
+    pending = page.locator("details.attest-form").first
+    pending.locator("summary").click()
+    pending.locator("textarea").fill("I may not sign this")
+    pending.get_by_role("button").click()
     refusal = page.get_by_role("alert").inner_text()
     assert refusal.startswith("Not allowed: role approver may not compliance.attest")
     walk.shot("attest-refused")
@@ -186,6 +187,7 @@ def _officer_attests_and_downloads_the_annex_iv(walk: Walk) -> None:
     page.goto(f"{base}/ui/compliance/{SYSTEM}?result=needs_attestation")
     row = page.locator(".result-row").first
     control = (row.get_attribute("id") or "").removeprefix("control-")
+    row.locator("details.attest-form summary").click()
     row.locator("textarea").fill("The risk register was reviewed with the credit team.")
     row.get_by_role("button", name=f"Attest {control}").click()
     page.wait_for_url(f"{base}/ui/compliance/{SYSTEM}*")
@@ -199,8 +201,10 @@ def _officer_attests_and_downloads_the_annex_iv(walk: Walk) -> None:
     page.get_by_label("Format").select_option("html")
     page.get_by_role("button", name="Generate").click()
     page.wait_for_url(f"{base}/ui/compliance/{SYSTEM}*")
+    newest = page.locator("section[aria-labelledby=documents] tbody tr").first
+    assert "compliance_officer-user" in newest.inner_text()
     with page.expect_download() as download_info:
-        page.locator("#documents a[href^='/api/compliance/documents/']").first.click()
+        newest.locator("a.download").click()
     downloaded = Path(download_info.value.path())
     assert "Annex IV" in downloaded.read_text(encoding="utf-8")
     walk.shot("documents")
