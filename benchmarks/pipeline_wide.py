@@ -21,17 +21,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import statistics
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
+from _environment import environment_facts  # benchmarks/_environment.py
 
 from iml4e.config import Settings, load_settings
 from iml4e.pipelines import StepOutput, pipeline, run_pipeline, step
@@ -229,7 +228,7 @@ def main(argv: list[str] | None = None) -> None:
     print(render(rows, args, ray_start_s))
     if args.json:
         report = {
-            "environment": environment_facts(),
+            "environment": environment_facts("iml4e", "ray", "numpy"),
             "options": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
             "amounts": amounts,
             "ray_start_s": round(ray_start_s, 3),
@@ -242,17 +241,6 @@ def main(argv: list[str] | None = None) -> None:
 
 def _describe(run: WideRun) -> str:
     return f"{run.executor:5} wall={run.wall_s:.2f} s branches={run.branch_busy_s:.2f} s"
-
-
-def environment_facts() -> dict[str, object]:
-    return {
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cpus": os.cpu_count(),
-        "iml4e": version("iml4e"),
-        "ray": version("ray"),
-        "numpy": version("numpy"),
-    }
 
 
 if __name__ == "__main__":

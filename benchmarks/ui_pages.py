@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import re
 import signal
 import statistics
@@ -33,7 +32,6 @@ import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +39,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _environment import environment_facts  # benchmarks/_environment.py
 from seed_large_store import (
     ADMIN,
     PASSWORD,
@@ -169,7 +168,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"\nRSS of the platform process after every page was served: {platform_rss_mb:.0f} MB")
     if args.json:
         report = {
-            "environment": environment_facts(),
+            "environment": environment_facts("iml4e", "mlflow"),
             "sizes": asdict(seeded.sizes),
             "facts": seeded.facts,
             "repeat": args.repeat,
@@ -578,16 +577,6 @@ def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
         ).rstrip()
         for row in [header, *rows]
     ]
-
-
-def environment_facts() -> dict[str, object]:
-    return {
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cpus": os.cpu_count(),
-        "iml4e": version("iml4e"),
-        "mlflow": version("mlflow"),
-    }
 
 
 if __name__ == "__main__":

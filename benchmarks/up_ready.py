@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import signal
 import socket
@@ -34,12 +33,12 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import httpx
 import psutil
+from _environment import environment_facts  # benchmarks/_environment.py
 
 from iml4e.tracking.environment import MLFLOW_ENVIRONMENT_DEFAULTS
 
@@ -105,7 +104,7 @@ def main(argv: list[str] | None = None) -> None:
     print(render(summary, args.repeat))
     if args.json:
         report = {
-            "environment": environment_facts(),
+            "environment": environment_facts("iml4e", "mlflow"),
             "repeat": args.repeat,
             "summary": summary,
             "iml4e_up": [asdict(run) for run in up_runs],
@@ -469,16 +468,6 @@ def _describe(run: UpRun | MlflowRun) -> str:
         f"{key}={value:.2f}" if isinstance(value, float) else f"{key}={value}"
         for key, value in asdict(run).items()
     )
-
-
-def environment_facts() -> dict[str, object]:
-    return {
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cpus": os.cpu_count(),
-        "iml4e": version("iml4e"),
-        "mlflow": version("mlflow"),
-    }
 
 
 if __name__ == "__main__":

@@ -9,10 +9,12 @@ something use their own names or their own home.
 
 from __future__ import annotations
 
+import re
 import shutil
 from dataclasses import dataclass
 
 import pytest
+from fastapi.testclient import TestClient
 
 from iml4e.config import Settings, load_settings
 from iml4e.scenarios.demo import DemoOptions, DemoSummary, run_demo
@@ -63,3 +65,15 @@ def copy_of_demo_home(demo: DemoPlatform, folder: pytest.TempPathFactory) -> Set
         environ={},
         cwd=target,
     ).settings
+
+
+def ui_login(client: TestClient, name: str, password: str = DEMO_PASSWORD) -> str:
+    """Log ``client`` in through the login form; returns the CSRF token of the pages' forms."""
+    client.cookies.clear()
+    answer = client.post(
+        "/ui/login", data={"name": name, "password": password}, follow_redirects=False
+    )
+    assert answer.status_code == 303, answer.text
+    found = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/ui/").text)
+    assert found, "no CSRF field on the overview"
+    return found.group(1)

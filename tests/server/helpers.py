@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import psutil
+import uvicorn
+from starlette.types import ASGIApp
 
 
 def free_port() -> int:
@@ -89,3 +93,22 @@ def alive(processes: list[psutil.Process]) -> list[psutil.Process]:
 def read(path: Path) -> str:
     """A file's text, or ``""`` when it does not exist."""
     return path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+
+
+@contextmanager
+def serving_in_thread(app: ASGIApp, name: str) -> Iterator[str]:
+    """Serve ``app`` with uvicorn on a free loopback port in a thread; yields its base URL and
+    checks that the server stopped when the block ends."""
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=free_port(), lifespan="on", log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, name=name, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.config.port}"
+    try:
+        wait_until(lambda: answers(f"{url}/ui/login"), 30, "the platform server answering")
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    assert not thread.is_alive(), "uvicorn did not stop"

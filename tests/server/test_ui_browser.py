@@ -8,13 +8,11 @@ of every page go to ``tests-artifacts/ui/``.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from iml4e.config import load_settings
 from iml4e.platform import initialize
@@ -22,7 +20,7 @@ from iml4e.server import create_platform_app
 from iml4e.server.users import add_user
 from iml4e.serving.deployments import record_deployment
 from iml4e.store import open_store
-from tests.server.helpers import answers, free_port, wait_until
+from tests.server.helpers import free_port, serving_in_thread
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "tests-artifacts" / "ui"
@@ -45,25 +43,8 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         record_deployment(
             store, DEPLOYMENT, model_name="credit-default", model_version="3", url=None, actor="ci"
         )
-    port = free_port()
-    config = uvicorn.Config(
-        create_platform_app(settings),
-        host="127.0.0.1",
-        port=port,
-        lifespan="on",
-        log_level="warning",
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="ui-uvicorn", daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: answers(f"{url}/ui/login"), 20, "the platform server answering")
+    with serving_in_thread(create_platform_app(settings), "ui-uvicorn") as url:
         yield url
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-    assert not thread.is_alive(), "uvicorn did not stop"
 
 
 def _shot(page: Any, name: str) -> None:

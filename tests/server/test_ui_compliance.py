@@ -6,7 +6,6 @@ shared home's assessment, incidents and documents stay as the demo left them.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -26,7 +25,7 @@ from iml4e.config import Settings
 from iml4e.server import create_platform_app
 from iml4e.server.ui_compliance_data import article_of, system_page
 from iml4e.store import Store, open_store
-from tests.server.conftest import DEMO_PASSWORD, DemoPlatform, copy_of_demo_home
+from tests.server.conftest import DemoPlatform, copy_of_demo_home, ui_login
 
 SYSTEM = "credit-scoring"
 PAGE = f"/ui/compliance/{SYSTEM}"
@@ -42,16 +41,7 @@ class Pages:
 
     def login(self, role: str) -> str:
         """Log in as ``<role>-user``; returns the CSRF token of the pages' forms."""
-        self.client.cookies.clear()
-        answer = self.client.post(
-            "/ui/login",
-            data={"name": f"{role}-user", "password": DEMO_PASSWORD},
-            follow_redirects=False,
-        )
-        assert answer.status_code == 303, answer.text
-        found = re.search(r'name="csrf_token" value="([^"]+)"', self.client.get("/ui/").text)
-        assert found
-        return found.group(1)
+        return ui_login(self.client, f"{role}-user")
 
 
 @pytest.fixture(scope="module")

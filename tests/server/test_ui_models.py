@@ -24,7 +24,7 @@ from iml4e.server.ui_models_data import RUNS_PER_PAGE, pipeline_run_page, pipeli
 from iml4e.store import Store, open_store
 from iml4e.store.models import PipelineRun, utcnow
 from iml4e.tracking import connect_tracking
-from tests.server.conftest import DEMO_PASSWORD, DemoPlatform
+from tests.server.conftest import DEMO_PASSWORD, DemoPlatform, ui_login
 
 EVIL = "<script>alert(1)</script>"
 
@@ -38,16 +38,7 @@ class Pages:
 
     def login(self, role: str) -> str:
         """Log in as ``<role>-user``; returns the CSRF token of the pages' forms."""
-        self.client.cookies.clear()
-        answer = self.client.post(
-            "/ui/login",
-            data={"name": f"{role}-user", "password": DEMO_PASSWORD},
-            follow_redirects=False,
-        )
-        assert answer.status_code == 303, answer.text
-        found = re.search(r'name="csrf_token" value="([^"]+)"', self.client.get("/ui/").text)
-        assert found
-        return found.group(1)
+        return ui_login(self.client, f"{role}-user")
 
     def new_model(self, name: str, versions: int, *, registrant: str) -> None:
         """Register ``versions`` versions of ``name`` (a model only this test uses)."""

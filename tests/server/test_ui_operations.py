@@ -262,30 +262,10 @@ def test_the_scheduler_page_shows_and_pauses_a_real_scheduler(ops: Ops) -> None:
 
 @pytest.fixture(scope="module")
 def demo_url(demo_platform: DemoPlatform) -> Iterator[str]:
-    import threading
+    from tests.server.helpers import serving_in_thread
 
-    import uvicorn
-
-    from tests.server.helpers import answers, wait_until
-
-    port = free_port()
-    config = uvicorn.Config(
-        create_platform_app(demo_platform.settings),
-        host="127.0.0.1",
-        port=port,
-        lifespan="on",
-        log_level="warning",
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="ops-uvicorn", daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: answers(f"{url}/ui/login"), 20, "the platform server answering")
+    with serving_in_thread(create_platform_app(demo_platform.settings), "ops-uvicorn") as url:
         yield url
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def test_live_js_draws_the_charts_in_chromium(demo_url: str) -> None:

@@ -10,19 +10,17 @@ shows all of it. Screenshots of every page go to ``tests-artifacts/ui/story-*.pn
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from iml4e.server import create_platform_app
 from iml4e.server.users import add_user
 from iml4e.store import open_store
 from tests.server.conftest import DEMO_PASSWORD, DemoPlatform, copy_of_demo_home
-from tests.server.helpers import answers, free_port, wait_until
+from tests.server.helpers import serving_in_thread
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "tests-artifacts" / "ui"
@@ -38,25 +36,8 @@ def base_url(
     settings = copy_of_demo_home(demo_platform, tmp_path_factory)
     with open_store(settings) as store:
         add_user(store, NEWCOMER, role="approver", password=DEMO_PASSWORD, actor="admin-user")
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_platform_app(settings),
-            host="127.0.0.1",
-            port=free_port(),
-            lifespan="on",
-            log_level="warning",
-        )
-    )
-    thread = threading.Thread(target=server.run, name="story-uvicorn", daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{server.config.port}"
-    try:
-        wait_until(lambda: answers(f"{url}/ui/login"), 30, "the platform server answering")
+    with serving_in_thread(create_platform_app(settings), "story-uvicorn") as url:
         yield url
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-    assert not thread.is_alive(), "uvicorn did not stop"
 
 
 class Walk:
