@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import re
+import sys
 import time
 from datetime import UTC, date, datetime
 
@@ -449,3 +450,16 @@ def test_pdf_of_the_technical_documentation() -> None:
     assert pdf.startswith(b"%PDF")
     assert len(pdf) > 20_000
     assert render_pdf("<p>x</p>").startswith(b"%PDF")
+
+
+def test_pdf_without_weasyprint_names_the_extra_and_answers_501(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from iml4e.compliance.documents import render_pdf
+    from iml4e.compliance.errors import PdfUnavailable
+    from iml4e.server.http_errors import status_of
+
+    monkeypatch.setitem(sys.modules, "weasyprint", None)  # as on a machine without the extra
+    with pytest.raises(PdfUnavailable, match=r"pip install 'iml4e\[pdf\]'") as refused:
+        render_pdf("<p>x</p>")
+    assert status_of(refused.value) == 501

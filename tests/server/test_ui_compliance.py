@@ -176,6 +176,9 @@ def test_a_compliance_officer_attests_a_control(own: Pages) -> None:
     assert "Two trained officers review every refusal." in page
 
 
+PREFIX_OTHER = "/ui/compliance/another-system"
+
+
 def test_an_incident_is_shown_with_its_deadline_and_freeze_until_overridden(own: Pages) -> None:
     before = len(list_incidents(own.store, system=SYSTEM))
     csrf = own.login("developer")
@@ -213,6 +216,11 @@ def test_an_incident_is_shown_with_its_deadline_and_freeze_until_overridden(own:
         follow_redirects=False,
     )
     assert lifted.status_code == 303
+    elsewhere = own.client.post(  # the incident through another system's page: not found
+        f"{PREFIX_OTHER}/incidents/{incident.id}/close",
+        data={"note": "wrong system", "csrf_token": csrf},
+    )
+    assert elsewhere.status_code == 404 and f"no incident #{incident.id}" in elsewhere.text
     page = own.client.get(PAGE).text
     assert "lifted by compliance_officer-user: the fix for this very incident" in page
     assert 'id="freeze"' not in page

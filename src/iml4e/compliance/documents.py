@@ -17,7 +17,7 @@ from iml4e.compliance import document_kinds
 from iml4e.compliance.document_annex_iv import AnnexIVSection, annex_iv_sections, build_annex_iv
 from iml4e.compliance.document_blocks import Document
 from iml4e.compliance.document_facts import DocumentFacts
-from iml4e.compliance.errors import ComplianceError, DocumentChoiceInvalid
+from iml4e.compliance.errors import DocumentChoiceInvalid, PdfUnavailable
 
 __all__ = [
     "DOCUMENT_KINDS",
@@ -103,7 +103,7 @@ def render_pdf(html: str) -> bytes:
     try:
         from weasyprint import HTML
     except (ImportError, OSError) as error:
-        raise ComplianceError(
+        raise PdfUnavailable(
             "PDF output needs the pdf extra: pip install 'iml4e[pdf]'", where="format pdf"
         ) from error
     return HTML(string=html).write_pdf()

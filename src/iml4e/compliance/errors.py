@@ -46,3 +46,9 @@ class EvidenceMissing(ComplianceError):
 
 class DocumentChoiceInvalid(BadInput, ComplianceError):
     """An unknown document kind or format; ``where`` names the value."""
+
+
+class PdfUnavailable(ComplianceError):
+    """PDF output was asked for but WeasyPrint (the ``pdf`` extra) cannot be loaded here."""
+
+    status = 501  # the server cannot do it, whatever the request

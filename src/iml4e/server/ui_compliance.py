@@ -26,9 +26,15 @@ def _back(system: str, anchor: str = "") -> RedirectResponse:
     )
 
 
-def _incident_id(raw: str) -> int:
+def _incident_id(request: Request, system: str, raw: str) -> int:
+    """The id of incident ``raw`` of ``system`` (a 404 when it is another system's)."""
+    from iml4e.compliance.errors import UnknownIncident
+    from iml4e.compliance.incidents import get_incident
+
     if not raw.isdigit() or len(raw) > 12:
         raise IncidentInvalid("an incident number is a whole number", where=raw[:40])
+    if get_incident(request.app.state.store, int(raw)).system != system:
+        raise UnknownIncident(f"system {system!r} has no incident #{raw}", where=f"incident {raw}")
     return int(raw)
 
 
@@ -128,7 +134,7 @@ def close_incident_form(
     allow(request, seen, "compliance.incident")
     close_incident(
         request.app.state.store,
-        _incident_id(incident),
+        _incident_id(request, system, incident),
         actor=seen.user.name,
         note=fields.get("note", "")[:MAX_TEXT],
     )
@@ -146,7 +152,7 @@ def override_freeze_form(
     allow(request, seen, "compliance.override_freeze")
     override_freeze(
         request.app.state.store,
-        _incident_id(incident),
+        _incident_id(request, system, incident),
         actor=seen.user.name,
         reason=fields.get("reason", "")[:MAX_TEXT],
     )
