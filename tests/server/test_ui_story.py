@@ -40,6 +40,37 @@ def base_url(
         yield url
 
 
+ACCESSIBILITY_PROBLEMS = """() => {
+  const problems = [];
+  if (!document.documentElement.lang) problems.push("no lang on <html>");
+  if (document.querySelectorAll("h1").length !== 1) problems.push("not exactly one <h1>");
+  for (const field of document.querySelectorAll("input, select, textarea")) {
+    if (field.type === "hidden") continue;
+    const named = field.labels.length > 0 || field.getAttribute("aria-label");
+    if (!named) problems.push(`unlabelled ${field.tagName} ${field.name}`);
+  }
+  for (const button of document.querySelectorAll("button")) {
+    if (!button.textContent.trim() && !button.getAttribute("aria-label"))
+      problems.push("a button without text");
+  }
+  for (const chart of document.querySelectorAll("svg[role=img]")) {
+    const named = chart.getAttribute("aria-label") || chart.getAttribute("aria-labelledby")
+      || chart.querySelector(":scope > title");
+    if (!named) problems.push("an SVG image without a name");
+  }
+  for (const image of document.querySelectorAll("img")) {
+    if (!image.hasAttribute("alt")) problems.push(`img without alt: ${image.src}`);
+  }
+  for (const link of document.querySelectorAll("a[href]")) {
+    if (!link.textContent.trim() && !link.getAttribute("aria-label")
+        && !link.querySelector("title"))
+      problems.push(`a link without text: ${link.getAttribute("href")}`);
+  }
+  return problems;
+}"""
+"""Basics a screen-reader or keyboard user needs on every page, checked in the browser."""
+
+
 class Walk:
     """One browser page and the base URL; screenshots numbered in the order taken."""
 
@@ -47,6 +78,9 @@ class Walk:
         self.page, self.base_url, self.shots = page, base_url, 0
 
     def shot(self, name: str) -> None:
+        """Check the page's accessibility basics, then keep a screenshot of it."""
+        problems = self.page.evaluate(ACCESSIBILITY_PROBLEMS)
+        assert problems == [], f"{self.page.url}: {problems}"
         self.shots += 1
         path = ARTIFACTS / f"story-{self.shots:02d}-{name}.png"
         self.page.screenshot(path=str(path), full_page=True)
@@ -56,6 +90,17 @@ class Walk:
         self.page.get_by_label("Name").fill(name)
         self.page.get_by_label("Password").fill(DEMO_PASSWORD)
         self.page.get_by_role("button", name="Log in").click()
+        self.page.wait_for_url(f"{self.base_url}/ui/")
+
+    def log_in_by_keyboard(self, name: str) -> None:
+        """Log in with the keyboard alone: type, Tab to the password, Enter."""
+        self.page.goto(f"{self.base_url}/ui/login")
+        self.page.get_by_label("Name").focus()
+        self.page.keyboard.type(name)
+        self.page.keyboard.press("Tab")
+        assert self.page.evaluate("document.activeElement.name") == "password"
+        self.page.keyboard.type(DEMO_PASSWORD)
+        self.page.keyboard.press("Enter")
         self.page.wait_for_url(f"{self.base_url}/ui/")
 
     def log_out(self) -> None:
@@ -94,7 +139,7 @@ def test_a_newcomer_follows_and_steers_the_demo_story(base_url: str) -> None:
 
 def _newcomer_walks_and_approves(walk: Walk) -> None:
     page, base = walk.page, walk.base_url
-    walk.log_in(NEWCOMER)
+    walk.log_in_by_keyboard(NEWCOMER)
     assert page.locator(".user-name").inner_text() == NEWCOMER
     overview = page.locator("main").inner_text()
     assert SYSTEM in overview and MODEL in overview
