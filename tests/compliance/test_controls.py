@@ -21,6 +21,7 @@ import pytest
 import yaml
 from mlflow import MlflowClient
 
+from iml4e.audit import list_audit
 from iml4e.compliance.assessment import AssessmentInfo, assess
 from iml4e.compliance.catalogue import ControlCatalogue, load_catalogue
 from iml4e.compliance.checks import FAIL, NOT_APPLICABLE, PASS
@@ -468,7 +469,12 @@ def test_model_controls(platform: Platform) -> None:
 
     approved = good.result("ART17-APPROVALS")
     assert approved.status == PASS
-    assert approved.evidence == {"approvers": [APPROVER]}
+    assert approved.evidence["approvers"] == [APPROVER]
+    # the approval in the evidence is the audit trail's event, by id and hash
+    links = approved.evidence["audit_events"]
+    approval = list_audit(platform.store, action="registry.approve", actor=APPROVER, limit=1)[0]
+    assert f"#{approval.id} registry.approve {approval.hash[:12]}" in links
+    assert approval.target == f"model:{good.model_name}@{good.model_version}"
     assert approved.detail == f"approved by {APPROVER} (1 needed)"
     unapproved = platform.leaky_first.result("ART17-APPROVALS")
     assert unapproved.status == FAIL
@@ -479,17 +485,17 @@ def test_model_controls(platform: Platform) -> None:
 
     separate = good.result("ART17-SEGREGATION-OF-DUTIES")
     assert separate.status == PASS
-    assert separate.evidence == {"registered_by": platform.registrant, "approvers": [APPROVER]}
+    assert separate.evidence["registered_by"] == platform.registrant
+    assert separate.evidence["approvers"] == [APPROVER]
+    assert separate.evidence["audit_events"] == links
     assert platform.registrant != APPROVER
     nobody = platform.leaky_first.result("ART17-SEGREGATION-OF-DUTIES")
     assert nobody.status == FAIL
     assert nobody.detail == "no approver recorded yet"
     own = platform.leaky_second.result("ART17-SEGREGATION-OF-DUTIES")
     assert own.status == FAIL
-    assert own.evidence == {
-        "registered_by": platform.registrant,
-        "approvers": [platform.registrant],
-    }
+    assert own.evidence["registered_by"] == platform.registrant
+    assert own.evidence["approvers"] == [platform.registrant]
     assert own.detail == f"{platform.registrant} registered the version and approved it"
 
 

@@ -175,13 +175,14 @@ def approvals(context: CheckContext, control: Control) -> Outcome:
         return problem
     needed = int(context.limit(control, "min_approvers") or 0)
     people = _approvers_before_promotion(context)
+    evidence = {"approvers": people, "audit_events": context.model.audit_links}
     if len(people) < needed:
         return failed(
             f"{len(people)} approval(s), {needed} needed"
             + (f": {', '.join(people)}" if people else ""),
-            approvers=people,
+            **evidence,
         )
-    return passed(f"approved by {', '.join(people)} ({needed} needed)", approvers=people)
+    return passed(f"approved by {', '.join(people)} ({needed} needed)", **evidence)
 
 
 def _approvers_before_promotion(context: CheckContext) -> list[str]:
@@ -206,7 +207,11 @@ def segregation_of_duties(context: CheckContext, control: Control) -> Outcome:
     """Nobody approved the version they registered."""
     registrant = context.model.registered_by
     people = list(dict.fromkeys(event.actor for event in context.model.approvals))
-    evidence = {"registered_by": registrant, "approvers": people}
+    evidence = {
+        "registered_by": registrant,
+        "approvers": people,
+        "audit_events": context.model.audit_links,
+    }
     if not people:
         return failed("no approver recorded yet", **evidence)
     if registrant is None:

@@ -75,6 +75,9 @@ class ModelEvidence:
     """Model file hashes recorded at the version's first assessment (None: this is it)."""
     promotions: list[RegistryChange] = field(default_factory=list)
     """Every promotion of the model (any version), for the Art. 73(6) change freeze."""
+    audit_links: list[str] = field(default_factory=list)
+    """The audit trail's events on the version (``#id action hash``), newest first, so an
+    approval in the evidence can be checked against the hash-chained trail."""
     problems: dict[str, str] = field(default_factory=dict)
     """Evidence key → why that evidence could not be gathered."""
 
@@ -99,6 +102,17 @@ class ModelEvidence:
         }
 
 
+def audit_links(store: Store, target: str, limit: int = 20) -> list[str]:
+    """``#id action hash-prefix`` of the newest audit events on ``target`` (what the evidence
+    rests on, to be found and verified in ``iml4e audit list``/``verify``)."""
+    from iml4e.audit import list_audit
+
+    return [
+        f"#{event.id} {event.action} {event.hash[:12]}"
+        for event in list_audit(store, target=target, outcome="ok", limit=limit)
+    ]
+
+
 def gather_model_evidence(
     settings: Settings,
     store: Store,
@@ -120,6 +134,7 @@ def gather_model_evidence(
         lineage=version_lineage(store, name, str(version)),
         run_started_at=_run_started_at(client, detail.run_id),
         promotions=registry_events(store, name, kinds=("promoted",)),
+        audit_links=audit_links(store, f"model:{name}@{version}"),
     )
     if evidence.lineage is None:
         evidence.problems["lineage"] = "no pipeline step recorded this version"
