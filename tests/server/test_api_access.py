@@ -50,6 +50,7 @@ BODIES = {
     "/api/compliance/incidents/{incident_id}/close": {"note": "check"},
     "/api/compliance/incidents/{incident_id}/override": {"reason": "check"},
     "/api/compliance/systems/{name}/documents": {"kind": "model-card", "format": "md"},
+    "/api/compliance/classify": {"answers": {}},
 }
 
 

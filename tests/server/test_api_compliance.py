@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from iml4e.compliance.assessment import latest_assessment
+from iml4e.compliance.classification import list_examples, load_example
 from iml4e.compliance.incidents import list_incidents
 from iml4e.compliance.records import document_records
 from iml4e.server import create_platform_app
@@ -161,3 +162,16 @@ def test_documents_are_generated_listed_and_downloaded(api: Api) -> None:
     )
     assert download.status_code == 200
     assert download.headers["content-type"].startswith("text/html") and SYSTEM in download.text
+
+
+def test_each_worked_example_is_classified_through_the_api(api: Api) -> None:
+    asked = api.client.get("/api/compliance/questionnaire", headers=api.headers["viewer"])
+    assert asked.status_code == 200
+    assert {"art5_practice"} <= {question["id"] for question in asked.json()["questions"]}
+    for name in list_examples():
+        example = load_example(name)
+        status, body = api.post("viewer", "/compliance/classify", {"answers": example.answers})
+        assert status == 200, (name, body)
+        assert body["tier"] == example.expected_tier, name
+    status, body = api.post("viewer", "/compliance/classify", {"answers": {"art5_practice": []}})
+    assert status == 400 and body["where"], body

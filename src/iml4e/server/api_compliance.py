@@ -58,6 +58,30 @@ class DocumentRequest(BaseModel):
     version: str | None = Field(default=None, max_length=32)
 
 
+class ClassifyRequest(BaseModel):
+    """Answers to the classification questionnaire (``GET /api/compliance/questionnaire``)."""
+
+    answers: dict[str, Any] = Field(max_length=200)
+
+
+@route("GET", "/compliance/questionnaire", "read")
+def questionnaire() -> dict[str, Any]:
+    """The versioned classification questionnaire: every question, its choices and when it
+    is asked."""
+    from iml4e.compliance.classification import load_questionnaire
+
+    return load_questionnaire().model_dump(mode="json")
+
+
+@route("POST", "/compliance/classify", "read")
+def classify_answers(body: ClassifyRequest) -> dict[str, Any]:
+    """Classify a system from questionnaire answers: the tier with its reasons and articles
+    (records nothing; registering a system classifies and records it)."""
+    from iml4e.compliance.classification import classify
+
+    return classify(body.answers).model_dump(mode="json")
+
+
 @route("POST", "/compliance/systems/{name}/assess", "compliance.assess")
 def assess_system(name: str, request: Request, body: AssessRequest | None = None) -> dict[str, Any]:
     """Assess a model version of a system against every control of its tier and store it."""
