@@ -71,6 +71,28 @@ def test_an_empty_and_an_intact_trail_verify(store: Store) -> None:
     assert verify_audit(store, expected_head=result.head).ok
 
 
+def test_a_resumed_walk_checks_only_new_rows_and_still_finds_their_tampering(
+    store: Store,
+) -> None:
+    ids = _fill(store)
+    full = verify_audit(store)
+    assert (full.last_id, full.resumed_after) == (ids[-1], None)
+    newer = record_audit(store, actor="dave", action="x.y", target="t:1").id
+    resumed = verify_audit(store, resume=full)
+    assert resumed.ok and resumed.resumed_after == ids[-1]
+    assert (resumed.checked, resumed.last_id) == (len(ids) + 1, newer)
+    assert resumed.head == verify_audit(store).head
+
+    # a row edited after the checkpoint is found by the resumed walk
+    _sql(store, "UPDATE iml4e_audit_event SET actor = 'mallory' WHERE id = :id", id=newer)
+    broken = verify_audit(store, resume=full)
+    assert broken.first_broken == newer and broken.resumed_after == ids[-1]
+    # the checkpoint row itself edited: the walk starts again from the first row
+    _sql(store, "UPDATE iml4e_audit_event SET actor = 'mallory' WHERE id = :id", id=ids[-1])
+    again = verify_audit(store, resume=full)
+    assert again.resumed_after is None and again.first_broken == ids[-1]
+
+
 def test_an_unknown_outcome_is_a_programming_error(store: Store) -> None:
     with pytest.raises(ValueError, match="outcome"):
         record_audit(store, actor="a", action="x.y", target="t", outcome="maybe")

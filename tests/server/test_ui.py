@@ -131,6 +131,8 @@ def test_the_audit_page_lists_filtered_events_and_the_verification(ui: Ui) -> No
     narrowed = ui.client.get("/ui/audit", params={"action": "user.login", "outcome": "denied"})
     assert "user.login" in narrowed.text and "session.start" not in narrowed.text
     assert '<option value="denied" selected>' in narrowed.text
+    # a later load walks only what was appended since the last walk that held
+    assert "walked now" in narrowed.text
     ui.login("viewer")
     refused = ui.client.get("/ui/audit")
     assert refused.status_code == 403 and "role viewer may not audit.read" in refused.text

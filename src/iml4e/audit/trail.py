@@ -70,6 +70,10 @@ class AuditVerification:
     first_broken: int | None = None
     """The id of the first row whose hash or link does not hold (None: the chain holds)."""
     problem: str | None = None
+    last_id: int = 0
+    """The id of the newest row checked."""
+    resumed_after: int | None = None
+    """The row after which this walk began (None: from the first row)."""
 
     @property
     def ok(self) -> bool:
@@ -162,15 +166,31 @@ def list_audit(
         return [_record(row) for row in rows]
 
 
-def verify_audit(store: Store, *, expected_head: str | None = None) -> AuditVerification:
+def verify_audit(
+    store: Store,
+    *,
+    expected_head: str | None = None,
+    resume: AuditVerification | None = None,
+) -> AuditVerification:
     """Walk the whole chain in order; name the first row that was edited, removed or reordered.
 
     The newest hash is compared with ``expected_head``, else with the head file kept beside a
     SQLite database, so deleting the newest rows is found too.
+
+    ``resume``: an earlier verification that held. Only the rows after its newest one are
+    walked, from its head (the row it ended on must still be there, unchanged); rows before it
+    are taken as it found them, so a full walk (``iml4e audit verify``) is still the proof.
     """
-    checked, previous = 0, GENESIS
+    checked, previous, after = 0, GENESIS, 0
+    query = select(AuditEvent).order_by(AuditEvent.id)
     with store.session() as session:
-        for row in session.scalars(select(AuditEvent).order_by(AuditEvent.id)).yield_per(1000):
+        if resume is not None and resume.ok and resume.last_id:
+            still = session.get(AuditEvent, resume.last_id)
+            if still is not None and still.hash == resume.head == _recomputed_hash(still):
+                checked, previous, after = resume.checked, resume.head, resume.last_id
+                query = query.where(AuditEvent.id > after)
+        last_id = after
+        for row in session.scalars(query).yield_per(1000):
             if row.previous_hash != previous:
                 return AuditVerification(
                     checked,
@@ -178,21 +198,19 @@ def verify_audit(store: Store, *, expected_head: str | None = None) -> AuditVeri
                     row.id,
                     f"row {row.id} does not link to the row before it: a row before it was "
                     "deleted or changed",
+                    last_id,
+                    after or None,
                 )
-            recomputed = event_hash(
-                row.previous_hash,
-                row.at,
-                row.actor,
-                row.action,
-                row.target,
-                row.outcome,
-                row.detail or {},
-            )
-            if recomputed != row.hash:
+            if _recomputed_hash(row) != row.hash:
                 return AuditVerification(
-                    checked, previous, row.id, f"row {row.id} was changed after it was written"
+                    checked,
+                    previous,
+                    row.id,
+                    f"row {row.id} was changed after it was written",
+                    last_id,
+                    after or None,
                 )
-            previous = row.hash
+            previous, last_id = row.hash, row.id
             checked += 1
     anchor = expected_head or _read_head(store)
     if anchor is not None and anchor != previous:
@@ -202,8 +220,17 @@ def verify_audit(store: Store, *, expected_head: str | None = None) -> AuditVeri
             None,
             f"the newest row is not the one last written (expected head {anchor[:12]}…, "
             f"found {previous[:12]}…): rows at the end were deleted",
+            last_id,
+            after or None,
         )
-    return AuditVerification(checked, previous)
+    return AuditVerification(checked, previous, last_id=last_id, resumed_after=after or None)
+
+
+def _recomputed_hash(row: AuditEvent) -> str:
+    """The hash ``row`` should carry, from its own fields and its link."""
+    return event_hash(
+        row.previous_hash, row.at, row.actor, row.action, row.target, row.outcome, row.detail or {}
+    )
 
 
 def _chain_lock(store: Store) -> Any:

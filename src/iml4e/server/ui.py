@@ -297,14 +297,18 @@ def audit_log(
     outcome: str | None = None,
 ) -> Response:
     """The audit trail, newest first, filtered; the chain's verification at the top."""
-    from iml4e.server.ui_context import audit_page
+    from iml4e.server.ui_context import AuditWatch, audit_page
 
     seen = viewer(request)
     allow(request, seen, "audit.read")
+    state = request.app.state
+    if getattr(state, "audit_watch", None) is None:
+        state.audit_watch = AuditWatch()
     data = audit_page(
-        request.app.state.store,
+        state.store,
         actor=actor or None,
         action=action or None,
         outcome=outcome or None,
+        watch=state.audit_watch,
     )
     return render(request, "audit.html.j2", seen=seen, title="Audit log", **data)
