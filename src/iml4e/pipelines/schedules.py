@@ -90,7 +90,7 @@ def parse_interval(every: str) -> float:
         raise ScheduleInvalid(f"expected a duration like 30m, 1h or 1d, got {every!r}", where=every)
     if window.seconds < MIN_INTERVAL_S:
         raise ScheduleInvalid(
-            f"a schedule runs at most every {MIN_INTERVAL_S:g} seconds", where=every
+            f"the interval must be at least {MIN_INTERVAL_S:g} seconds", where=every
         )
     return window.seconds
 
