@@ -94,33 +94,25 @@ def test_a_schedule_is_added_listed_paused_resumed_run_and_removed(store: Store)
         assert expected in events
 
 
-@pytest.mark.parametrize(
-    ("name", "pipeline", "params", "every", "executor", "error"),
-    [
-        ("bad name!", f"{SAMPLE}:branching", {}, "1h", None, ScheduleInvalid),
-        ("ok", f"{SAMPLE}:branching", {}, "5s", None, ScheduleInvalid),
-        ("ok", f"{SAMPLE}:branching", {}, "100", None, ScheduleInvalid),
-        ("ok", f"{SAMPLE}:branching", {}, "soon", None, ScheduleInvalid),
-        ("ok", f"{SAMPLE}:no_such_pipeline", {}, "1h", None, PipelineNotFound),
-        ("ok", "no_such_module_here:flow", {}, "1h", None, PipelineNotFound),
-        ("ok", f"{SAMPLE}:branching", {"rows": "many"}, "1h", None, InvalidParameter),
-        ("ok", f"{SAMPLE}:branching", {"colour": "red"}, "1h", None, InvalidParameter),
-        ("ok", f"{SAMPLE}:branching", {}, "1h", "spark", UnknownExecutor),
-    ],
-)
-def test_bad_input_is_refused_before_anything_is_written(
-    store: Store,
-    name: str,
-    pipeline: str,
-    params: dict[str, str],
-    every: str,
-    executor: str | None,
-    error: type[BadInput],
-) -> None:
-    with pytest.raises(error):
-        add_schedule(
-            store, name, pipeline, params=params, every=every, executor=executor, actor="ana"
-        )
+BAD_INPUT: list[tuple[str, str, dict[str, str], str, str | None, type[BadInput]]] = [
+    ("bad name!", f"{SAMPLE}:branching", {}, "1h", None, ScheduleInvalid),
+    ("ok", f"{SAMPLE}:branching", {}, "5s", None, ScheduleInvalid),
+    ("ok", f"{SAMPLE}:branching", {}, "100", None, ScheduleInvalid),
+    ("ok", f"{SAMPLE}:branching", {}, "soon", None, ScheduleInvalid),
+    ("ok", f"{SAMPLE}:no_such_pipeline", {}, "1h", None, PipelineNotFound),
+    ("ok", "no_such_module_here:flow", {}, "1h", None, PipelineNotFound),
+    ("ok", f"{SAMPLE}:branching", {"rows": "many"}, "1h", None, InvalidParameter),
+    ("ok", f"{SAMPLE}:branching", {"colour": "red"}, "1h", None, InvalidParameter),
+    ("ok", f"{SAMPLE}:branching", {}, "1h", "spark", UnknownExecutor),
+]
+
+
+def test_bad_input_is_refused_before_anything_is_written(store: Store) -> None:
+    for name, pipeline, params, every, executor, error in BAD_INPUT:
+        with pytest.raises(error):
+            add_schedule(
+                store, name, pipeline, params=params, every=every, executor=executor, actor="ana"
+            )
     assert _count(store) == 0
     assert not [e for e in list_audit(store, limit=10) if e.action.startswith("pipeline.")]
 
