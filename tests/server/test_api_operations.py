@@ -125,6 +125,8 @@ def test_the_scheduler_is_read_paused_and_resumed(api: Api) -> None:
             "runs": 0,
             "last": {},
             "compliance": None,
+            "check_s": 30.0,
+            "pipeline_runs": {},
         }
         denied = api.client.post("/api/scheduler/pause", headers=api.as_role("viewer"))
         assert denied.status_code == 403 and not scheduler.status().paused

@@ -22,6 +22,7 @@ from iml4e.cli import (
     commands_pipelines,
     commands_platform,
     commands_registry,
+    commands_schedule,
     commands_serving,
     commands_users,
 )
@@ -72,6 +73,7 @@ commands_platform.register(app)
 commands_demo.register(app)
 commands_data.register(app)
 commands_pipelines.register(app)
+commands_schedule.register(app)
 commands_serving.register(app)
 commands_registry.register(app)
 commands_deploy.register(app)

@@ -1,4 +1,5 @@
-"""The background scheduler of ``iml4e up``: monitor every serving deployment every N seconds.
+"""The background scheduler of ``iml4e up``: monitor every serving deployment every N seconds,
+and run the due pipeline schedules (:mod:`iml4e.pipelines.scheduled_runs`) in between.
 
 Each run is ``python -m iml4e monitor run NAME --window W --json`` in its own process, so a
 run's memory (a window of a busy deployment can hold millions of rows) is returned when it
@@ -15,9 +16,10 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from iml4e.audit import record_audit
 from iml4e.config import Settings
@@ -26,7 +28,12 @@ from iml4e.serving.deployments import list_deployments
 from iml4e.serving.process import server_environment
 from iml4e.store import Store, open_store
 
+if TYPE_CHECKING:
+    from iml4e.pipelines.scheduled_runs import ScheduledPipelineRun
+
 RUN_TIMEOUT_S = 600.0
+PIPELINE_CHECK_S = 30.0
+"""How often (at most) the scheduler looks for due pipeline schedules between monitor rounds."""
 
 
 @dataclass
@@ -61,6 +68,9 @@ class SchedulerStatus:
     last: dict[str, ScheduledOutcome] = field(default_factory=dict)
     compliance: ScheduledOutcome | None = None
     """The last reassessment of stale compliance assessments."""
+    pipeline_runs: dict[str, ScheduledPipelineRun] = field(default_factory=dict)
+    """The last scheduled run of each pipeline schedule since the server started."""
+    check_s: float = PIPELINE_CHECK_S
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""
@@ -71,16 +81,30 @@ class SchedulerStatus:
             "runs": self.runs,
             "last": {name: outcome.as_dict() for name, outcome in sorted(self.last.items())},
             "compliance": None if self.compliance is None else self.compliance.as_dict(),
+            "check_s": self.check_s,
+            "pipeline_runs": {
+                name: run.as_dict() for name, run in sorted(self.pipeline_runs.items())
+            },
         }
 
 
 class MonitorScheduler:
-    """Runs the monitoring job of every serving deployment every ``interval_s`` seconds."""
+    """Runs the monitoring job of every serving deployment every ``interval_s`` seconds, and
+    every due pipeline schedule, looked for every ``min(check_s, interval_s)`` seconds."""
 
-    def __init__(self, settings: Settings, *, interval_s: float, window: str) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        interval_s: float,
+        window: str,
+        check_s: float = PIPELINE_CHECK_S,
+    ) -> None:
         self.settings = settings
         self.interval_s = interval_s
         self.window = window
+        self.check_s = check_s
+        self._pipeline_runs: dict[str, ScheduledPipelineRun] = {}
         self._paused = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -118,6 +142,8 @@ class MonitorScheduler:
                 runs=self._runs,
                 last=dict(self._last),
                 compliance=self._compliance,
+                pipeline_runs=dict(self._pipeline_runs),
+                check_s=self.check_s,
             )
 
     def run_round(self) -> list[ScheduledOutcome]:
@@ -132,17 +158,36 @@ class MonitorScheduler:
             self._compliance = compliance or self._compliance
         return outcomes
 
+    def run_pipeline_schedules(self, now: datetime | None = None) -> list[ScheduledPipelineRun]:
+        """Run every due, unpaused pipeline schedule once, now (each in its own process)."""
+        from iml4e.pipelines.scheduled_runs import run_due_schedules
+
+        runs = run_due_schedules(self.settings, now=now, should_stop=self._stop.is_set)
+        with self._lock:
+            self._pipeline_runs.update({run.schedule: run for run in runs})
+        return runs
+
     def _loop(self) -> None:
-        while not self._stop.wait(self.interval_s):
-            if self._paused.is_set():
-                continue
-            try:
-                self.run_round()
-            except Exception as exc:  # the store is unreachable: try again next round
-                print(f"iml4e up: monitoring round failed: {exc}", file=sys.stderr, flush=True)
+        next_round = time.monotonic() + self.interval_s
+        while not self._stop.wait(max(0.0, min(self.check_s, next_round - time.monotonic()))):
+            if time.monotonic() >= next_round:
+                next_round = time.monotonic() + self.interval_s
+                if not self._paused.is_set():
+                    self._guarded("monitoring round", self.run_round)
+            if not self._paused.is_set() and not self._stop.is_set():
+                self._guarded("pipeline schedules", self.run_pipeline_schedules)
+
+    @staticmethod
+    def _guarded(what: str, work: Callable[[], object]) -> None:
+        try:
+            work()
+        except Exception as exc:  # the store is unreachable: try again at the next check
+            print(f"iml4e up: {what} failed: {exc}", file=sys.stderr, flush=True)
 
     def _run_one(self, deployment: str) -> ScheduledOutcome:
-        run = self._run_iml4e(deployment, ["monitor", "run", deployment, "--window", self.window])
+        run = run_iml4e(
+            self.settings, deployment, ["monitor", "run", deployment, "--window", self.window]
+        )
         if run.failed is not None:
             return run.failed
         report = run.printed if isinstance(run.printed, dict) else {}
@@ -151,38 +196,12 @@ class MonitorScheduler:
         )
 
     def _reassess(self) -> ScheduledOutcome:
-        run = self._run_iml4e("compliance", ["comply", "reassess"])
+        run = run_iml4e(self.settings, "compliance", ["comply", "reassess"])
         if run.failed is not None:
             return run.failed
         fresh = run.printed if isinstance(run.printed, list) else []
         detail = f"{len(fresh)} stale assessments assessed again in {run.took:.1f}s"
         return ScheduledOutcome("compliance", run.at, True, detail=detail)
-
-    def _run_iml4e(self, what: str, arguments: list[str]) -> _Run:
-        """Run ``python -m iml4e ARGUMENTS --json`` in its own process."""
-        started = time.monotonic()
-        at = datetime.now(UTC).replace(tzinfo=None)
-        try:
-            done = subprocess.run(
-                [sys.executable, "-m", "iml4e", *arguments, "--json"],
-                capture_output=True,
-                text=True,
-                timeout=RUN_TIMEOUT_S,
-                env=server_environment(self.settings),
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            return _Run(at, failed=_failed(what, at, f"timed out after {RUN_TIMEOUT_S:.0f}s"))
-        except OSError as exc:  # the interpreter could not be started
-            return _Run(at, failed=_failed(what, at, str(exc)))
-        if done.returncode != 0:
-            reason = (done.stderr.strip().splitlines() or [f"exit code {done.returncode}"])[-1]
-            return _Run(at, failed=_failed(what, at, reason))
-        try:
-            printed = json.loads(done.stdout)
-        except ValueError:  # one deployment's odd output must not cost the round
-            return _Run(at, failed=_failed(what, at, "the run printed no JSON report"))
-        return _Run(at, took=time.monotonic() - started, printed=printed)
 
 
 def running_scheduler(scheduler: MonitorScheduler | None) -> MonitorScheduler:
@@ -217,11 +236,44 @@ def pause_scheduler(
 
 
 @dataclass(frozen=True)
-class _Run:
+class Iml4eRun:
+    """One ``python -m iml4e … --json`` process: when it started, how long it took, the JSON it
+    printed, or (``failed``) why it did not succeed."""
+
     at: datetime
     took: float = 0.0
     printed: object = None
     failed: ScheduledOutcome | None = None
+
+
+def run_iml4e(
+    settings: Settings, what: str, arguments: list[str], *, timeout: float = RUN_TIMEOUT_S
+) -> Iml4eRun:
+    """Run ``python -m iml4e ARGUMENTS --json`` in its own process; ``what`` names it in a
+    failed outcome. Used for monitor runs, the reassessment and scheduled pipeline runs."""
+    started = time.monotonic()
+    at = datetime.now(UTC).replace(tzinfo=None)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "iml4e", *arguments, "--json"],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=server_environment(settings),
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return Iml4eRun(at, failed=_failed(what, at, f"timed out after {timeout:.0f}s"))
+    except OSError as exc:  # the interpreter could not be started
+        return Iml4eRun(at, failed=_failed(what, at, str(exc)))
+    if done.returncode != 0:
+        reason = (done.stderr.strip().splitlines() or [f"exit code {done.returncode}"])[-1]
+        return Iml4eRun(at, failed=_failed(what, at, reason))
+    try:
+        printed = json.loads(done.stdout)
+    except ValueError:  # one deployment's odd output must not cost the round
+        return Iml4eRun(at, failed=_failed(what, at, "the run printed no JSON report"))
+    return Iml4eRun(at, took=time.monotonic() - started, printed=printed)
 
 
 def _failed(what: str, at: datetime, detail: str) -> ScheduledOutcome:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from iml4e.errors import BadInput, CheckFailed, Iml4eError
+from iml4e.store.errors import NotFound
 
 
 class PipelineError(Iml4eError):
@@ -65,3 +66,15 @@ class PipelineNotFound(BadInput):
 
 class NotInStep(PipelineError):
     """:func:`current_step` was called outside a running step."""
+
+
+class ScheduleInvalid(BadInput):
+    """A pipeline schedule cannot be added as given: its name or its interval is unusable."""
+
+
+class ScheduleExists(BadInput):
+    """A pipeline schedule of this name exists already."""
+
+
+class UnknownSchedule(NotFound):
+    """No pipeline schedule has this name."""

@@ -1,5 +1,5 @@
 """REST routes of operations: create, stop and re-split deployments, their live numbers, and
-the background monitoring scheduler of ``iml4e up``.
+the background scheduler of ``iml4e up`` and its pipeline schedules.
 
 Declared with :func:`iml4e.server.api.route`, so each names its action in the permission
 table. Creating a deployment starts a real model server process and answers once it serves.
@@ -131,3 +131,32 @@ def resume_scheduler(request: Request) -> dict[str, Any]:
 
     store, running = request.app.state.store, request.app.state.scheduler
     return pause(running, store, actor=caller(request).name, paused=False).as_dict()
+
+
+# --- pipeline schedules ---------------------------------------------------------------------
+
+
+@route("GET", "/schedules", "read")
+def schedules(request: Request) -> list[dict[str, Any]]:
+    """Every pipeline schedule: pipeline, parameters, interval, paused, next and last run."""
+    from iml4e.pipelines.schedules import list_schedules
+
+    return [record.as_dict() for record in list_schedules(request.app.state.store)]
+
+
+@route("POST", "/schedules/{name}/pause", "scheduler.pause")
+def pause_pipeline_schedule(name: str, request: Request) -> dict[str, Any]:
+    """Stop running one pipeline schedule until it is resumed (404 when there is none)."""
+    from iml4e.pipelines.schedules import pause_schedule
+
+    store = request.app.state.store
+    return pause_schedule(store, name, actor=caller(request).name).as_dict()
+
+
+@route("POST", "/schedules/{name}/resume", "scheduler.pause")
+def resume_pipeline_schedule(name: str, request: Request) -> dict[str, Any]:
+    """Run a paused pipeline schedule again at its next due time."""
+    from iml4e.pipelines.schedules import resume_schedule
+
+    store = request.app.state.store
+    return resume_schedule(store, name, actor=caller(request).name).as_dict()

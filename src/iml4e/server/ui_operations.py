@@ -1,5 +1,6 @@
 """Operations pages of the web UI: deployments (list, one deployment with live charts, pause,
-resume, canary split) and the background monitoring scheduler (status, pause, resume).
+resume, canary split) and the background scheduler (status, pause, resume) with its pipeline
+schedules (each paused and resumed on its own).
 
 The charts are drawn by ``/static/live.js`` from ``GET /api/deployments/{name}/stats`` (the
 session cookie is enough for a GET); the same numbers are on the page as a table, so it is
@@ -91,12 +92,13 @@ async def split(
 
 @router.get("/scheduler")
 def scheduler(request: Request) -> Response:
-    """The monitoring scheduler: interval, window, paused, rounds, last outcome per deployment."""
+    """The scheduler: interval, window, paused, rounds, last outcome per deployment, and every
+    pipeline schedule with its next and last run."""
     from iml4e.server.ui_operations_data import scheduler_page
 
     seen = viewer(request)
     allow(request, seen, "read")
-    data = scheduler_page(request.app.state.scheduler)
+    data = scheduler_page(request.app.state.scheduler, request.app.state.store)
     return render(request, "scheduler.html.j2", seen=seen, title="Scheduler", **data)
 
 
@@ -120,3 +122,30 @@ def _set_paused(request: Request, fields: dict[str, str], *, paused: bool) -> Re
     store, running = request.app.state.store, request.app.state.scheduler
     set_paused(running, store, actor=seen.user.name, paused=paused)
     return RedirectResponse(f"{PREFIX}/scheduler", status_code=303)
+
+
+@router.post("/scheduler/schedules/{name}/pause")
+def pause_pipeline_schedule(
+    request: Request, name: str, fields: dict[str, str] = Depends(form_fields)
+) -> Response:
+    """Stop running one pipeline schedule until someone resumes it."""
+    return _set_schedule_paused(request, name, fields, paused=True)
+
+
+@router.post("/scheduler/schedules/{name}/resume")
+def resume_pipeline_schedule(
+    request: Request, name: str, fields: dict[str, str] = Depends(form_fields)
+) -> Response:
+    """Run a paused pipeline schedule again at its next due time."""
+    return _set_schedule_paused(request, name, fields, paused=False)
+
+
+def _set_schedule_paused(
+    request: Request, name: str, fields: dict[str, str], *, paused: bool
+) -> Response:
+    from iml4e.pipelines.schedules import pause_schedule
+
+    seen = checked_viewer(request, fields)
+    allow(request, seen, "scheduler.pause")
+    pause_schedule(request.app.state.store, name, actor=seen.user.name, paused=paused)
+    return RedirectResponse(f"{PREFIX}/scheduler#schedules", status_code=303)

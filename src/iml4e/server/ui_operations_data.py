@@ -1,5 +1,5 @@
 """What the operations pages show: deployments with their traffic and alerts, one deployment's
-live numbers, and the monitoring scheduler (plain rows, no HTML)."""
+live numbers, the background scheduler and its pipeline schedules (plain rows, no HTML)."""
 
 from __future__ import annotations
 
@@ -88,10 +88,16 @@ class OutcomeRow:
     detail: str
 
 
-def scheduler_page(scheduler: MonitorScheduler | None) -> dict[str, Any]:
-    """The scheduler's status and last outcomes, or ``status`` None when the server has none."""
+def scheduler_page(
+    scheduler: MonitorScheduler | None, store: Store | None = None
+) -> dict[str, Any]:
+    """The scheduler's status and last outcomes (``status`` None when the server has none),
+    and every pipeline schedule in ``store`` (which exist whether a scheduler runs or not)."""
+    from iml4e.pipelines.schedules import list_schedules
+
+    schedules = [] if store is None else list_schedules(store)
     if scheduler is None:
-        return {"status": None, "outcomes": [], "compliance": None}
+        return {"status": None, "outcomes": [], "compliance": None, "schedules": schedules}
     status = scheduler.status()
     outcomes = [
         OutcomeRow(o.deployment, o.at, o.ok, o.report_id, o.detail)
@@ -104,4 +110,5 @@ def scheduler_page(scheduler: MonitorScheduler | None) -> dict[str, Any]:
         "compliance": None
         if compliance is None
         else OutcomeRow("compliance", compliance.at, compliance.ok, None, compliance.detail),
+        "schedules": schedules,
     }

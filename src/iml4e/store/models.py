@@ -478,6 +478,30 @@ class ComplianceDocument(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+# --- pipelines room: schedules ---------------------------------------------------------------
+
+
+class PipelineSchedule(Base):
+    """A pipeline the background scheduler of ``iml4e up`` runs every ``interval_s`` seconds."""
+
+    __tablename__ = "iml4e_pipeline_schedule"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    pipeline: Mapped[str] = mapped_column(String(500))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    executor: Mapped[str | None] = mapped_column(String(200))
+    interval_s: Mapped[float] = mapped_column(Float)
+    paused: Mapped[bool] = mapped_column(default=False)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    next_run_at: Mapped[datetime] = mapped_column(index=True)
+    last_run_at: Mapped[datetime | None]
+    last_run_id: Mapped[str | None] = mapped_column(String(64))
+    last_status: Mapped[str | None] = mapped_column(String(20))
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
 # --- audit room -------------------------------------------------------------------------------
 
 
