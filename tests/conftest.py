@@ -7,6 +7,8 @@ at the end; a missing server fails the tests that need it.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import subprocess
 import sys
@@ -87,6 +89,55 @@ def store(backend_settings: Settings) -> Iterator[Store]:
     opened = open_store(backend_settings)
     yield opened
     opened.close()
+
+
+def run_iml4e_here(
+    *args: str, env: dict[str, str] | None = None, stdin: str = "", cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the ``iml4e`` command's entry point in this process (no interpreter start-up, so
+    a test calling many commands stays fast): same arguments, exit code and output as
+    :func:`run_iml4e`, with the MLflow environment ``python -m iml4e`` sets, restored after."""
+    from iml4e.cli.main import main
+    from iml4e.tracking.environment import MLFLOW_ENVIRONMENT_DEFAULTS
+
+    changes = {**MLFLOW_ENVIRONMENT_DEFAULTS, **(env or {})}
+    saved = {name: os.environ.get(name) for name in changes}
+    hidden = {k: v for k, v in os.environ.items() if k.startswith("IML4E_") and k not in changes}
+    out, err = io.StringIO(), io.StringIO()
+    code: int | str | None = 0
+    try:
+        os.environ.update(changes)
+        for name in hidden:
+            del os.environ[name]
+        with (
+            contextlib.redirect_stdout(out),
+            contextlib.redirect_stderr(err),
+            _stdin(stdin),
+            contextlib.chdir(cwd or Path.cwd()),
+        ):
+            try:
+                main(list(args))
+            except SystemExit as exited:
+                code = exited.code
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        os.environ.update(hidden)
+    returncode = code if isinstance(code, int) else (0 if code is None else 1)
+    return subprocess.CompletedProcess(["iml4e", *args], returncode, out.getvalue(), err.getvalue())
+
+
+@contextlib.contextmanager
+def _stdin(text: str) -> Iterator[None]:
+    previous = sys.stdin
+    sys.stdin = io.StringIO(text)
+    try:
+        yield
+    finally:
+        sys.stdin = previous
 
 
 def run_iml4e(

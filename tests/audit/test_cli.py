@@ -10,11 +10,11 @@ from sqlalchemy import text
 from iml4e.audit import record_audit
 from iml4e.config import Settings
 from iml4e.store import Store
-from tests.conftest import run_iml4e
+from tests.conftest import run_iml4e_here
 
 
 def _audit(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    return run_iml4e(
+    return run_iml4e_here(
         "--home",
         str(settings.home),
         "--database-url",

@@ -1,4 +1,4 @@
-"""``iml4e data …`` through the real command line."""
+"""``iml4e data …`` through the command's entry point."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 from iml4e.data import credit_applications
-from tests.conftest import run_iml4e
+from tests.conftest import run_iml4e_here
 
 
 def _data(home: Path, *args: str, cwd: Path | None = None):
-    return run_iml4e("--home", str(home), "data", *args, cwd=cwd)
+    return run_iml4e_here("--home", str(home), "data", *args, cwd=cwd)
 
 
 def test_ingest_list_show_diff_profile_validate(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""``iml4e deploy …`` through the real command line, with real servers on loopback ports."""
+"""``iml4e deploy …`` through the command's entry point, with real servers on loopback ports."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from iml4e.serving.deployments import list_deployments
 from iml4e.serving.process import process_running
 from iml4e.store import open_store
 from iml4e.tracking import connect_tracking
-from tests.conftest import run_iml4e
+from tests.conftest import run_iml4e_here
 from tests.registry.conftest import MODEL, Registry, log_tiny_model
 
 
@@ -35,7 +35,7 @@ class LiveDeployment:
 
 
 def _deploy(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return run_iml4e("--home", str(home), "deploy", *args)
+    return run_iml4e_here("--home", str(home), "deploy", *args)
 
 
 def _recorded(home: Path) -> set[str]:

@@ -1,4 +1,4 @@
-"""``iml4e model …`` through the real command line, on a SQLite home with two versions."""
+"""``iml4e model …`` through the command's entry point, on a SQLite home with two versions."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from iml4e.config import load_settings
 from iml4e.platform import initialize
 from iml4e.store import open_store
 from iml4e.tracking import connect_tracking
-from tests.conftest import run_iml4e
+from tests.conftest import run_iml4e_here
 from tests.registry.conftest import MODEL, Registry, log_tiny_model
 
 
@@ -27,7 +27,7 @@ def _home_with_two_versions(tmp_path: Path) -> Path:
 
 
 def _model(home: Path, *args: str):
-    return run_iml4e("--home", str(home), "model", *args)
+    return run_iml4e_here("--home", str(home), "model", *args)
 
 
 def test_promote_approve_rollback_and_history_exit_codes(tmp_path: Path) -> None:

@@ -1,40 +1,29 @@
-"""``iml4e user …`` and ``iml4e token …`` through the real command line, on both backends."""
+"""``iml4e user …`` and ``iml4e token …`` through the command's entry point, on both backends."""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 
 from iml4e.audit import list_audit, verify_audit
 from iml4e.config import Settings
 from iml4e.server.tokens import authenticate_token
 from iml4e.server.users import authenticate, list_users
 from iml4e.store import Store
+from tests.conftest import run_iml4e_here
 
 PASSWORD = "correct horse battery staple"
 
 
 def _iml4e(settings: Settings, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("IML4E_")}
-    environment["IML4E_USER"] = "operator"
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "iml4e",
-            "--home",
-            str(settings.home),
-            "--database-url",
-            settings.database_url,
-            *args,
-        ],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=120,
+    return run_iml4e_here(
+        "--home",
+        str(settings.home),
+        "--database-url",
+        settings.database_url,
+        *args,
+        env={"IML4E_USER": "operator"},
+        stdin=stdin,
     )
 
 

@@ -9,7 +9,7 @@ from iml4e.config import Settings
 from iml4e.data.catalog import get_dataset_version
 from iml4e.pipelines import run_pipeline
 from iml4e.registry import version_lineage
-from tests.conftest import run_iml4e
+from tests.conftest import run_iml4e_here
 from tests.pipelines import lineage_sample
 from tests.registry.conftest import open_registry
 
@@ -39,7 +39,7 @@ def test_a_version_leads_back_to_its_run_steps_and_dataset(
     ]
 
     home = str(registry.settings.home)
-    shown = run_iml4e("--home", home, "model", "show", TOY, "1", "--json")
+    shown = run_iml4e_here("--home", home, "model", "show", TOY, "1", "--json")
     assert shown.returncode == 0, shown.stderr
     data = json.loads(shown.stdout)
     assert (data["version"], data["metrics"]) == ("1", {"roc_auc": 0.8})
@@ -48,19 +48,21 @@ def test_a_version_leads_back_to_its_run_steps_and_dataset(
     assert data["lineage"]["graph"]["root"] == f"model:{TOY}@1"
     assert [event["kind"] for event in data["history"]] == ["registered"]
 
-    text = run_iml4e("--home", home, "model", "show", TOY, "1")
+    text = run_iml4e_here("--home", home, "model", "show", TOY, "1")
     assert text.returncode == 0, text.stderr
     assert f"model {TOY}@1 — made from" in text.stdout
     assert f"dataset toy@1: content {dataset.content_hash}, 20 rows" in text.stdout
     assert f"pipeline runs: {run.run_id}" in text.stdout
 
-    unlinked = json.loads(run_iml4e("--home", home, "model", "show", TOY, "2", "--json").stdout)
+    unlinked = json.loads(
+        run_iml4e_here("--home", home, "model", "show", TOY, "2", "--json").stdout
+    )
     assert unlinked["lineage"] is None
-    quoted = run_iml4e("--home", home, "model", "show", 'it\'s "odd"', "--json")
+    quoted = run_iml4e_here("--home", home, "model", "show", 'it\'s "odd"', "--json")
     assert quoted.returncode == 0, quoted.stderr
     assert [v["version"] for v in json.loads(quoted.stdout)["versions"]] == ["1"]
 
     for args in (("show", "team/model"), ("promote", "../policies", "1")):
-        refused = run_iml4e("--home", home, "model", *args)
+        refused = run_iml4e_here("--home", home, "model", *args)
         assert refused.returncode == 2, refused.stderr
         assert "cannot contain '/' or ':'" in refused.stderr
