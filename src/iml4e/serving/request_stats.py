@@ -1,39 +1,35 @@
 """Request counts and latencies of a deployment over time, from its inference log.
 
-The segment index narrows the files to those overlapping the window; each file is then scanned
-with one regular expression that picks the timestamp, latency and role of every line without
-decoding its inputs and outputs (a line the expression does not fit, e.g. one written by an
-older version, is decoded in full). Files are read newest first and the scan stops after
-``max_records`` lines, so a chart of a very busy deployment costs bounded work and says it
-is ``complete=False``. :func:`request_count` answers from the index alone for closed segments
-inside the window.
+The segment index narrows the files to those overlapping the window; each file's timestamps,
+latencies and roles come from :mod:`iml4e.serving.segment_scan`, which parses a closed segment
+once and an open one only from where it last stopped, so a chart polled every few seconds
+costs array arithmetic, not a re-read of the log. Files are read newest first and the work
+stops after ``max_records`` records, so a chart of a very busy deployment costs bounded work
+and says it is ``complete=False``. :func:`request_count` answers from the index alone for
+closed segments inside the window.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import orjson
 from sqlalchemy import or_, select
 
 from iml4e.errors import BadInput
+from iml4e.serving.segment_scan import SegmentScanner
 from iml4e.store import Store
 from iml4e.store.models import InferenceSegment
 
 DEFAULT_MAX_RECORDS = 200_000
 MAX_BUCKETS = 500
 
-_LINE = re.compile(
-    rb'^\{"request_id":"(?:[^"\\\n]|\\.)*","timestamp":([-0-9.eE+]+),.*'
-    rb',"latency_ms":([-0-9.eE+]+),"caller":(?:null|"(?:[^"\\\n]|\\.)*"),"role":"(\w+)"\}$',
-    re.MULTILINE,
-)
+_SCANNER = SegmentScanner()
+"""What this process parsed of the segment files (bounded; see :mod:`segment_scan`)."""
 
 
 @dataclass(frozen=True)
@@ -112,31 +108,25 @@ def request_stats(
     low_at = high_at - timedelta(seconds=window_s)
     low, high = _epoch(low_at), _epoch(high_at)
     width = window_s / buckets
-    latencies: list[list[float]] = [[] for _ in range(buckets)]
-    roles: list[dict[str, int]] = [{} for _ in range(buckets)]
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    names: list[str] = []
     scanned, complete = 0, True
     for path in _segment_paths(store, deployment, low_at, high_at, newest_first=True):
         if scanned >= max_records:
             complete = False
             break
-        for timestamp, latency, role in _scan(Path(path)):
-            scanned += 1
-            if not low <= timestamp <= high:
-                continue
-            index = min(int((timestamp - low) / width), buckets - 1)
-            latencies[index].append(latency)
-            roles[index][role] = roles[index].get(role, 0) + 1
-    rows = [
-        StatsBucket(
-            start=low_at + timedelta(seconds=width * index),
-            end=low_at + timedelta(seconds=width * (index + 1)),
-            count=len(values),
-            p50_ms=_percentile(values, 50),
-            p95_ms=_percentile(values, 95),
-            by_role=roles[index],
-        )
-        for index, values in enumerate(latencies)
-    ]
+        columns = _SCANNER.columns(Path(path))
+        scanned += len(columns)
+        inside = (columns.timestamps >= low) & (columns.timestamps <= high)
+        offsets = (columns.timestamps[inside] - low) / width
+        index = np.minimum(offsets.astype(np.int64), buckets - 1)
+        for name in columns.role_names:
+            if name not in names:
+                names.append(name)
+        codes = np.array([names.index(name) for name in columns.role_names], dtype=np.int64)
+        roles = codes[columns.roles[inside]] if len(codes) else np.empty(0, np.int64)
+        parts.append((index, columns.latencies[inside], roles))
+    rows = _buckets(parts, names, buckets, low_at, width)
     return RequestStats(deployment, low_at, high_at, width, rows, complete)
 
 
@@ -159,8 +149,39 @@ def request_count(
         if closed and last_at is not None and first_at >= low_at and last_at <= high_at:
             total += n_records
             continue
-        total += sum(1 for timestamp, _, _ in _scan(Path(path)) if low <= timestamp <= high)
+        stamps = _SCANNER.columns(Path(path)).timestamps
+        total += int(np.count_nonzero((stamps >= low) & (stamps <= high)))
     return total
+
+
+def _buckets(
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    names: list[str],
+    buckets: int,
+    low_at: datetime,
+    width: float,
+) -> list[StatsBucket]:
+    """One :class:`StatsBucket` per bucket from (bucket index, latency, role code) arrays."""
+    index = np.concatenate([part[0] for part in parts]) if parts else np.empty(0, np.int64)
+    latency = np.concatenate([part[1] for part in parts]) if parts else np.empty(0)
+    roles = np.concatenate([part[2] for part in parts]) if parts else np.empty(0, np.int64)
+    order = np.argsort(index, kind="stable")
+    bounds = np.searchsorted(index[order], np.arange(buckets + 1))
+    rows = []
+    for bucket in range(buckets):
+        members = order[bounds[bucket] : bounds[bucket + 1]]
+        counts = np.bincount(roles[members], minlength=len(names))
+        rows.append(
+            StatsBucket(
+                start=low_at + timedelta(seconds=width * bucket),
+                end=low_at + timedelta(seconds=width * (bucket + 1)),
+                count=len(members),
+                p50_ms=_percentile(latency[members], 50),
+                p95_ms=_percentile(latency[members], 95),
+                by_role={name: int(n) for name, n in zip(names, counts, strict=True) if n},
+            )
+        )
+    return rows
 
 
 def _overlapping(deployment: str, low_at: datetime, high_at: datetime) -> Any:
@@ -180,35 +201,8 @@ def _segment_paths(
         return list(session.scalars(query.order_by(order)).all())
 
 
-def _scan(path: Path) -> list[tuple[float, float, str]]:
-    """``(timestamp, latency_ms, role)`` of every readable line of one segment file."""
-    try:
-        content = path.read_bytes()
-    except FileNotFoundError:
-        return []
-    found = [(float(t), float(ms), role.decode()) for t, ms, role in _LINE.findall(content)]
-    if len(found) == content.count(b"\n"):
-        return found
-    return list(_decode_each(content))  # a line of another shape: decode every line
-
-
-def _decode_each(content: bytes) -> Any:
-    for line in content.split(b"\n"):
-        if not line:
-            continue
-        try:
-            record = orjson.loads(line)
-            yield (
-                float(record["timestamp"]),
-                float(record["latency_ms"]),
-                str(record.get("role", "champion")),
-            )
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-            continue  # the torn last line of a segment whose writer was killed
-
-
-def _percentile(values: list[float], q: float) -> float | None:
-    return None if not values else round(float(np.percentile(values, q)), 3)
+def _percentile(values: np.ndarray, q: float) -> float | None:
+    return None if not len(values) else round(float(np.percentile(values, q)), 3)
 
 
 def _epoch(at: datetime) -> float:
