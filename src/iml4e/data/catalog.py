@@ -247,23 +247,7 @@ def list_datasets_page(store: Store, *, offset: int = 0, limit: int = 50) -> Dat
     by_dataset: dict[int, list[DatasetVersionInfo]] = {dataset_id: [] for dataset_id, _ in page}
     names = dict(page)
     for row in rows:
-        created_at = row.created_at
-        if created_at.tzinfo is None:
-            created_at = created_at.replace(tzinfo=UTC)
-        by_dataset[row.dataset_id].append(
-            DatasetVersionInfo(
-                id=row.id,
-                name=names[row.dataset_id],
-                version=row.version,
-                content_hash=row.content_hash,
-                n_rows=row.n_rows,
-                n_columns=row.n_columns,
-                source=row.source,
-                columns=dict(row.columns),
-                created_at=created_at,
-                snapshot_uri=row.snapshot_uri,
-            )
-        )
+        by_dataset[row.dataset_id].append(_info(row, names[row.dataset_id]))
     return DatasetListing(total, [(name, by_dataset[dataset_id]) for dataset_id, name in page])
 
 
@@ -386,7 +370,9 @@ def _sqlite_busy(exc: OperationalError) -> bool:
     return isinstance(code, int) and code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED)
 
 
-def _info(row: DatasetVersion, name: str) -> DatasetVersionInfo:
+def _info(row: Any, name: str) -> DatasetVersionInfo:
+    """A version as the other rooms see it, from a ``DatasetVersion`` or a row of its columns
+    (a row selected without ``profile`` and ``contract`` leaves them ``None``)."""
     created_at = row.created_at
     if created_at.tzinfo is None:
         created_at = created_at.replace(tzinfo=UTC)
@@ -400,8 +386,8 @@ def _info(row: DatasetVersion, name: str) -> DatasetVersionInfo:
         source=row.source,
         columns=dict(row.columns),
         created_at=created_at,
-        profile=row.profile,
-        contract=row.contract,
+        profile=getattr(row, "profile", None),
+        contract=getattr(row, "contract", None),
         snapshot_uri=row.snapshot_uri,
     )
 

@@ -89,6 +89,11 @@ class IncidentRow:
 
 def systems_page(store: Store) -> dict[str, Any]:
     """Every AI system with tier, models, newest assessment counts, staleness, open incidents."""
+    return {"systems": system_summaries(store), "labels": RESULT_LABELS, "statuses": STATUSES}
+
+
+def system_summaries(store: Store) -> list[SystemSummary]:
+    """Every registered AI system with its newest assessment's counts and open incidents."""
     from iml4e.compliance.assessment import latest_assessment
     from iml4e.compliance.incidents import list_incidents
     from iml4e.compliance.systems import list_systems
@@ -116,7 +121,7 @@ def systems_page(store: Store) -> dict[str, Any]:
                 open_incidents=open_count,
             )
         )
-    return {"systems": rows, "labels": RESULT_LABELS, "statuses": STATUSES}
+    return rows
 
 
 def system_page(

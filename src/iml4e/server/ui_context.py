@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from iml4e.audit import list_audit, verify_audit
@@ -20,25 +19,11 @@ AUDIT_FULL_WALK_S = 300.0
 """How old the audit page's last full walk of the chain may be before it walks it again."""
 
 
-@dataclass(frozen=True)
-class SystemRow:
-    """An AI system on the overview: its tier and newest assessment."""
-
-    name: str
-    tier: str
-    models: tuple[str, ...]
-    assessed_at: str | None
-    version: str | None
-    passed: int = 0
-    failed: int = 0
-    attest: int = 0
-    stale: bool = False
-
-
 def overview(store: Store) -> dict[str, Any]:
     """Systems with their newest assessment, deployments, firing alerts, latest reports."""
     from iml4e.monitoring.alerts import FIRING, alert_states
     from iml4e.monitoring.reports import latest_reports
+    from iml4e.server.ui_compliance_data import system_summaries
     from iml4e.serving.deployments import list_deployments
 
     deployments = list_deployments(store)
@@ -49,40 +34,11 @@ def overview(store: Store) -> dict[str, Any]:
         if state.state == FIRING
     ]
     return {
-        "systems": systems(store),
+        "systems": system_summaries(store),
         "deployments": deployments,
         "alerts": alerts,
         "reports": latest_reports(store),
     }
-
-
-def systems(store: Store) -> list[SystemRow]:
-    """Every registered AI system with the counts of its newest assessment."""
-    from iml4e.compliance.assessment import latest_assessment
-    from iml4e.compliance.checks import FAIL, NEEDS_ATTESTATION, PASS
-    from iml4e.compliance.systems import list_systems
-
-    rows = []
-    for system in list_systems(store):
-        found = latest_assessment(store, system.name)
-        if found is None:
-            rows.append(SystemRow(system.name, system.tier, system.models, None, None))
-            continue
-        counts = found.counts()
-        rows.append(
-            SystemRow(
-                name=system.name,
-                tier=system.tier,
-                models=system.models,
-                assessed_at=found.created_at.isoformat(timespec="seconds"),
-                version=f"{found.model_name} v{found.model_version}",
-                passed=counts[PASS],
-                failed=counts[FAIL],
-                attest=counts[NEEDS_ATTESTATION],
-                stale=found.stale,
-            )
-        )
-    return rows
 
 
 class AuditWatch:
