@@ -74,6 +74,7 @@ def test_demo_runs_end_to_end_and_again_is_answered_from_the_cache(first_demo: F
     home, first = first_demo.home, first_demo.summary
     assert first["requests_sent"] == first["requests_answered"] == first["requests_logged"] == SENT
     assert first["metrics"]["roc_auc"] >= 0.75
+    assert first["where_to_look"]["web_ui"].endswith(":8765/ui/")
     assert first["model_version"] == "1"
     assert 0.5 < first["live_accuracy_reference"] <= 1.0
     assert set(first["step_seconds"]) == {

@@ -285,6 +285,7 @@ def _summarise(
         latency_p50_ms=statistics.median(latencies) if latencies else float("nan"),
         latency_p95_ms=p95,
         where_to_look={
+            "web_ui": f"iml4e up, then http://{settings.server_host}:{settings.server_port}/ui/",
             "mlflow_ui": (
                 f"iml4e up, then http://{settings.server_host}:{settings.server_port}/mlflow/"
             ),
