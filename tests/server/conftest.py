@@ -16,12 +16,12 @@ from dataclasses import dataclass
 import pytest
 from fastapi.testclient import TestClient
 
-from iml4e.config import Settings, load_settings
+from iml4e.config import Settings
 from iml4e.scenarios.demo import DemoOptions, DemoSummary, run_demo
 from iml4e.server.permissions import ROLES
 from iml4e.server.users import add_user
 from iml4e.store import open_store
-from tests.server.helpers import free_port
+from tests.server.helpers import auth_on_settings
 
 DEMO_PASSWORD = "correct horse battery"
 """The password of every user of :func:`demo_platform` (``<role>-user``)."""
@@ -41,11 +41,7 @@ def demo_platform(tmp_path_factory: pytest.TempPathFactory) -> DemoPlatform:
 
     The settings' user, who runs the demo, is an approver with the same password."""
     folder = tmp_path_factory.mktemp("demo-platform")
-    settings = load_settings(
-        {"home": str(folder / "home"), "server_auth": "on", "mlflow_port": free_port()},
-        environ={},
-        cwd=folder,
-    ).settings
+    settings = auth_on_settings(folder)
     with open_store(settings) as store:
         # the demo's own actor pauses and overrides through the model server's guarded routes
         add_user(store, settings.user, role="approver", password=DEMO_PASSWORD, actor="setup")
@@ -60,11 +56,7 @@ def copy_of_demo_home(demo: DemoPlatform, folder: pytest.TempPathFactory) -> Set
     tests whose forms change things. MLflow's artifacts stay where the demo wrote them."""
     target = folder.mktemp("demo-copy")
     shutil.copytree(demo.settings.home, target / "home")
-    return load_settings(
-        {"home": str(target / "home"), "server_auth": "on", "mlflow_port": free_port()},
-        environ={},
-        cwd=target,
-    ).settings
+    return auth_on_settings(target)
 
 
 def ui_login(client: TestClient, name: str, password: str = DEMO_PASSWORD) -> str:

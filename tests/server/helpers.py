@@ -15,6 +15,8 @@ import psutil
 import uvicorn
 from starlette.types import ASGIApp
 
+from iml4e.config import Settings, load_settings
+
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listened on a moment ago."""
@@ -112,3 +114,13 @@ def serving_in_thread(app: ASGIApp, name: str) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=10)
     assert not thread.is_alive(), "uvicorn did not stop"
+
+
+def auth_on_settings(folder: Path) -> Settings:
+    """Settings of the home ``folder/home`` with server auth on, a free MLflow port, and none
+    of the developer's environment."""
+    return load_settings(
+        {"home": str(folder / "home"), "server_auth": "on", "mlflow_port": free_port()},
+        environ={},
+        cwd=folder,
+    ).settings

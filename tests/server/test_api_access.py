@@ -20,7 +20,7 @@ from iml4e.server.permissions import PERMISSIONS, ROLES, allowed
 from iml4e.server.tokens import create_token
 from iml4e.server.users import add_user
 from iml4e.store import Store, open_store
-from tests.server.helpers import free_port
+from tests.server.helpers import auth_on_settings, free_port
 
 PASSWORD = "correct horse battery"
 PATH_VALUES = {
@@ -63,14 +63,9 @@ class Server:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    from iml4e.config import load_settings
 
     folder = tmp_path_factory.mktemp("api")
-    settings = load_settings(
-        {"home": str(folder / "home"), "server_auth": "on", "mlflow_port": free_port()},
-        environ={},
-        cwd=folder,
-    ).settings
+    settings = auth_on_settings(folder)
     initialize(settings)
     store = open_store(settings)
     tokens = {}

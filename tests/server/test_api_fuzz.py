@@ -21,7 +21,7 @@ from iml4e.server import create_platform_app
 from iml4e.server.tokens import create_token
 from iml4e.server.users import add_user
 from iml4e.store import open_store
-from tests.server.helpers import free_port
+from tests.server.helpers import auth_on_settings
 
 EXAMPLES_PER_OPERATION = 15
 
@@ -43,11 +43,7 @@ class Running:
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     folder = tmp_path_factory.mktemp("fuzz")
-    platform = load_settings(
-        {"home": str(folder / "home"), "server_auth": "on", "mlflow_port": free_port()},
-        environ={},
-        cwd=folder,
-    ).settings
+    platform = auth_on_settings(folder)
     initialize(platform)
     store = open_store(platform)
     add_user(store, "fuzzer", role="admin", password="a long enough password", actor="setup")

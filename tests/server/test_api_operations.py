@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from iml4e.audit import list_audit
-from iml4e.config import Settings, load_settings
+from iml4e.config import Settings
 from iml4e.monitoring.scheduler import MonitorScheduler
 from iml4e.platform import initialize
 from iml4e.server import create_platform_app
@@ -19,7 +19,7 @@ from iml4e.server.users import add_user
 from iml4e.serving.deployments import get_deployment, list_deployments
 from iml4e.serving.process import process_running
 from iml4e.store import Store, open_store
-from tests.server.helpers import answers, free_port
+from tests.server.helpers import answers, auth_on_settings
 from tests.serving.conftest import MODEL_NAME, register_tiny_version
 
 PASSWORD = "correct horse battery"
@@ -39,11 +39,7 @@ class Api:
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     folder = tmp_path_factory.mktemp("ops-api")
-    settings = load_settings(
-        {"home": str(folder / "home"), "server_auth": "on", "mlflow_port": free_port()},
-        environ={},
-        cwd=folder,
-    ).settings
+    settings = auth_on_settings(folder)
     initialize(settings)
     register_tiny_version(settings, "logistic_regression", "champion")
     store = open_store(settings)

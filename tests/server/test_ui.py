@@ -13,14 +13,14 @@ from fastapi.testclient import TestClient
 
 from iml4e.audit import list_audit, record_audit
 from iml4e.compliance.systems import load_system_file, register_system, system_example_path
-from iml4e.config import Settings, load_settings
+from iml4e.config import Settings
 from iml4e.platform import initialize
 from iml4e.server import create_platform_app
 from iml4e.server.access import SESSION_COOKIE
 from iml4e.server.users import add_user
 from iml4e.serving.deployments import get_deployment, record_deployment
 from iml4e.store import Store, open_store
-from tests.server.helpers import free_port
+from tests.server.helpers import auth_on_settings, free_port
 
 PASSWORD = "correct horse battery"
 ROLES = ("viewer", "developer", "compliance_officer", "admin")
@@ -54,11 +54,7 @@ def csrf_of(html: str) -> str:
 @pytest.fixture(scope="module")
 def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ui]:
     folder = tmp_path_factory.mktemp("ui")
-    settings = load_settings(
-        {"home": str(folder / "home"), "server_auth": "on", "mlflow_port": free_port()},
-        environ={},
-        cwd=folder,
-    ).settings
+    settings = auth_on_settings(folder)
     initialize(settings)
     store = open_store(settings)
     for role in ROLES:

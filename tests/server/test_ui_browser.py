@@ -14,13 +14,12 @@ from typing import Any
 
 import pytest
 
-from iml4e.config import load_settings
 from iml4e.platform import initialize
 from iml4e.server import create_platform_app
 from iml4e.server.users import add_user
 from iml4e.serving.deployments import record_deployment
 from iml4e.store import open_store
-from tests.server.helpers import free_port, serving_in_thread
+from tests.server.helpers import auth_on_settings, serving_in_thread
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "tests-artifacts" / "ui"
@@ -31,11 +30,7 @@ DEPLOYMENT = "credit-default"
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("ui-browser")
-    settings = load_settings(
-        {"home": str(folder / "home"), "server_auth": "on", "mlflow_port": free_port()},
-        environ={},
-        cwd=folder,
-    ).settings
+    settings = auth_on_settings(folder)
     initialize(settings)
     with open_store(settings) as store:
         add_user(store, "admin", role="admin", password=PASSWORD, actor="setup")

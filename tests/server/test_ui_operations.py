@@ -13,7 +13,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from iml4e.audit import list_audit
-from iml4e.config import load_settings
 from iml4e.monitoring.reports import reports_of
 from iml4e.monitoring.scheduler import MonitorScheduler
 from iml4e.server import create_platform_app
@@ -29,7 +28,7 @@ from iml4e.serving.inference_log import read_inference_log
 from iml4e.serving.operator import pause_deployment
 from iml4e.store import Store, open_store
 from tests.server.conftest import DEMO_PASSWORD, DemoPlatform
-from tests.server.helpers import free_port
+from tests.server.helpers import auth_on_settings, free_port
 
 DEPLOYMENT = "credit-default"
 
@@ -136,11 +135,7 @@ class Ops:
 @pytest.fixture(scope="module")
 def ops(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ops]:
     folder = tmp_path_factory.mktemp("ops-ui")
-    settings = load_settings(
-        {"home": str(folder / "home"), "server_auth": "on", "mlflow_port": free_port()},
-        environ={},
-        cwd=folder,
-    ).settings
+    settings = auth_on_settings(folder)
     store = open_store(settings)
     for role in ("viewer", "developer"):
         add_user(store, f"{role}-user", role=role, password=DEMO_PASSWORD, actor="setup")

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from iml4e.audit import list_audit
-from iml4e.config import Settings, load_settings
+from iml4e.config import Settings
 from iml4e.monitoring.scheduler import MonitorScheduler
 from iml4e.pipelines.schedules import add_schedule, get_schedule, record_schedule_run
 from iml4e.server import create_platform_app
@@ -20,7 +20,7 @@ from iml4e.server.ui_operations_data import scheduler_page
 from iml4e.server.users import add_user
 from iml4e.store import Store, open_store
 from tests.server.conftest import DEMO_PASSWORD
-from tests.server.helpers import free_port
+from tests.server.helpers import auth_on_settings
 from tests.server.test_ui_operations import login
 
 SAMPLE = "tests.pipelines.sample_pipelines"
@@ -38,11 +38,7 @@ class Home:
 @pytest.fixture(scope="module")
 def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Home]:
     folder = tmp_path_factory.mktemp("schedules-ui")
-    settings = load_settings(
-        {"home": str(folder / "home"), "server_auth": "on", "mlflow_port": free_port()},
-        environ={},
-        cwd=folder,
-    ).settings
+    settings = auth_on_settings(folder)
     store = open_store(settings)
     tokens = {}
     for role in ("viewer", "developer"):

@@ -148,6 +148,14 @@ def checked_viewer(request: Request, fields: dict[str, str]) -> Viewer:
     return seen
 
 
+def form_viewer(request: Request, fields: dict[str, str], action: str) -> Viewer:
+    """The viewer of a state-changing form: its CSRF token checked (else 403), then its right
+    to ``action`` (else a 403 page and a ``denied`` audit event)."""
+    seen = checked_viewer(request, fields)
+    allow(request, seen, action)
+    return seen
+
+
 def allow(request: Request, seen: Viewer, action: str) -> None:
     """Refuse (403 page, ``denied`` audit event) unless ``seen`` may do ``action``."""
     require(seen.user, action, store=request.app.state.store, target=request.url.path)

@@ -13,7 +13,7 @@ from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
 from iml4e.compliance.errors import IncidentInvalid
-from iml4e.server.ui import PREFIX, allow, checked_viewer, form_fields, render, router, viewer
+from iml4e.server.ui import PREFIX, allow, form_fields, form_viewer, render, router, viewer
 
 MAX_STATEMENT = 10_000
 MAX_TEXT = 2_000
@@ -71,8 +71,7 @@ def attest_form(
     from iml4e.compliance.catalogue import load_catalogue
     from iml4e.server.api import client_of
 
-    seen = checked_viewer(request, fields)
-    allow(request, seen, "compliance.attest")
+    seen = form_viewer(request, fields, "compliance.attest")
     version = fields.get("version", "").strip()[:32] or None
     attest(
         request.app.state.store,
@@ -95,8 +94,7 @@ def assess_form(
     """Assess the system again now (the default model version, as ``iml4e comply assess``)."""
     from iml4e.compliance.assessment import assess
 
-    seen = checked_viewer(request, fields)
-    allow(request, seen, "compliance.assess")
+    seen = form_viewer(request, fields, "compliance.assess")
     state = request.app.state
     assess(state.settings, state.store, system, actor=seen.user.name)
     return _back(system)
@@ -109,8 +107,7 @@ def open_incident_form(
     """Open a serious incident against one of the system's deployments (Art. 73)."""
     from iml4e.compliance.incidents import open_incident
 
-    seen = checked_viewer(request, fields)
-    allow(request, seen, "compliance.incident")
+    seen = form_viewer(request, fields, "compliance.incident")
     open_incident(
         request.app.state.store,
         system=system,
@@ -130,8 +127,7 @@ def close_incident_form(
     """Close an incident with a note saying why it is over."""
     from iml4e.compliance.incidents import close_incident
 
-    seen = checked_viewer(request, fields)
-    allow(request, seen, "compliance.incident")
+    seen = form_viewer(request, fields, "compliance.incident")
     close_incident(
         request.app.state.store,
         _incident_id(request, system, incident),
@@ -148,8 +144,7 @@ def override_freeze_form(
     """Lift an open incident's promotion freeze; who and why are recorded."""
     from iml4e.compliance.incidents import override_freeze
 
-    seen = checked_viewer(request, fields)
-    allow(request, seen, "compliance.override_freeze")
+    seen = form_viewer(request, fields, "compliance.override_freeze")
     override_freeze(
         request.app.state.store,
         _incident_id(request, system, incident),
@@ -166,8 +161,7 @@ def generate_document_form(
     """Write a compliance document (as ``iml4e comply report``) and show it in the list."""
     from iml4e.compliance.reports import generate_document
 
-    seen = checked_viewer(request, fields)
-    allow(request, seen, "compliance.assess")
+    seen = form_viewer(request, fields, "compliance.assess")
     state = request.app.state
     generate_document(
         state.settings,

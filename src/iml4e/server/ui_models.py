@@ -21,8 +21,8 @@ from iml4e.server.ui import (
     PREFIX,
     Viewer,
     allow,
-    checked_viewer,
     form_fields,
+    form_viewer,
     render,
     router,
     viewer,
@@ -167,8 +167,7 @@ def approve(request: Request, name: str, fields: dict[str, str] = Depends(form_f
     from iml4e.server.errors import PermissionDenied
     from iml4e.server.permissions import approve_version
 
-    seen = checked_viewer(request, fields)
-    allow(request, seen, "model.approve")
+    seen = form_viewer(request, fields, "model.approve")
     version = fields.get("version", "").strip()[:20]
     note = fields.get("note", "").strip()[:2000]
     try:
@@ -191,8 +190,7 @@ def promote(request: Request, name: str, fields: dict[str, str] = Depends(form_f
     from iml4e.registry import promote as promote_version
     from iml4e.registry import resolve_policy
 
-    seen = checked_viewer(request, fields)
-    allow(request, seen, "model.promote")
+    seen = form_viewer(request, fields, "model.promote")
     version = fields.get("version", "").strip()[:20]
     settings, store = request.app.state.settings, request.app.state.store
     try:
@@ -210,8 +208,7 @@ def rollback(
     """Undo the last promotion to champion."""
     from iml4e.registry import rollback as rollback_champion
 
-    seen = checked_viewer(request, fields)
-    allow(request, seen, "model.rollback")
+    seen = form_viewer(request, fields, "model.rollback")
     try:
         result = rollback_champion(
             _client(request), request.app.state.store, name, actor=seen.user.name

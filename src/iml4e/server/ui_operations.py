@@ -16,7 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from iml4e.errors import BadInput
-from iml4e.server.ui import PREFIX, allow, checked_viewer, form_fields, render, router, viewer
+from iml4e.server.ui import PREFIX, allow, form_fields, form_viewer, render, router, viewer
 
 
 def _back_to(name: str) -> RedirectResponse:
@@ -54,8 +54,7 @@ def pause(request: Request, name: str, fields: dict[str, str] = Depends(form_fie
     """Pause a deployment (human oversight, Art. 14(4)(e)), then show it again."""
     from iml4e.serving.operator import pause_deployment
 
-    seen = checked_viewer(request, fields)
-    allow(request, seen, "deployment.pause")
+    seen = form_viewer(request, fields, "deployment.pause")
     pause_deployment(request.app.state.store, name, actor=seen.user.name, reason=_reason(fields))
     return _back_to(name)
 
@@ -65,8 +64,7 @@ def resume(request: Request, name: str, fields: dict[str, str] = Depends(form_fi
     """Serve a paused deployment again, then show it."""
     from iml4e.serving.operator import resume_deployment
 
-    seen = checked_viewer(request, fields)
-    allow(request, seen, "deployment.pause")
+    seen = form_viewer(request, fields, "deployment.pause")
     reason = _reason(fields) or None
     resume_deployment(request.app.state.store, name, actor=seen.user.name, reason=reason)
     return _back_to(name)
@@ -79,8 +77,7 @@ async def split(
     """Change the canary's share of requests (the server restarts with it), then show it."""
     from iml4e.serving.manager import change_split
 
-    seen = checked_viewer(request, fields)
-    allow(request, seen, "deployment.create")
+    seen = form_viewer(request, fields, "deployment.create")
     try:
         share = float(fields.get("split", "")) / 100
     except ValueError:
@@ -117,8 +114,7 @@ def resume_scheduler(request: Request, fields: dict[str, str] = Depends(form_fie
 def _set_paused(request: Request, fields: dict[str, str], *, paused: bool) -> Response:
     from iml4e.monitoring.scheduler import pause_scheduler as set_paused
 
-    seen = checked_viewer(request, fields)
-    allow(request, seen, "scheduler.pause")
+    seen = form_viewer(request, fields, "scheduler.pause")
     store, running = request.app.state.store, request.app.state.scheduler
     set_paused(running, store, actor=seen.user.name, paused=paused)
     return RedirectResponse(f"{PREFIX}/scheduler", status_code=303)
@@ -145,7 +141,6 @@ def _set_schedule_paused(
 ) -> Response:
     from iml4e.pipelines.schedules import pause_schedule
 
-    seen = checked_viewer(request, fields)
-    allow(request, seen, "scheduler.pause")
+    seen = form_viewer(request, fields, "scheduler.pause")
     pause_schedule(request.app.state.store, name, actor=seen.user.name, paused=paused)
     return RedirectResponse(f"{PREFIX}/scheduler#schedules", status_code=303)
